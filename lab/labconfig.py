@@ -1,0 +1,97 @@
+"""The lab's fixed facts: names, addresses, lab-only secrets.
+
+Everything the lab builds, the integration tests and ``inventories/lab`` agree on these values.
+Addresses come from the documentation ranges only (RFC 5737): 198.51.100.0/24 is the server subnet,
+203.0.113.0/24 the AMT subnet. The passwords are for this throw-away lab only: they are public.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LAB_DIR = Path(__file__).resolve().parent
+STATE_DIR = Path(os.environ.get("OOB_LAB_STATE", LAB_DIR / ".state"))
+RUN_DIR = STATE_DIR / "run"
+LOG_DIR = STATE_DIR / "logs"
+STATE_FILE = STATE_DIR / "lab.json"
+
+PREFIX = "oobp"  # every namespace and root-namespace link the lab makes starts with this
+
+SERVER_NET = "198.51.100.0/24"
+AMT_NET = "203.0.113.0/24"
+ROUTER_SERVER_IP = "198.51.100.254"
+ROUTER_AMT_IP = "203.0.113.1"
+CONTROLLER_IP = "198.51.100.2"
+CONTROLLER_LINK = f"{PREFIX}-ctl"
+
+# Lab-only secrets (public on purpose; the lab vault file holds the same values).
+ADMIN_PASSWORD = "Lab-Only-Adm1n-Pw"
+SITE_SERVER_PASSWORD = "Lab-Only-Sccm01-Pw"
+
+FORESTS = {
+    "lab": {
+        "realm": "LAB.EXAMPLE",
+        "domain": "LAB",
+        "dns": "lab.example",
+        "base_dn": "DC=lab,DC=example",
+        "dc_host": "dc1",
+        "dc_ip": "198.51.100.10",
+        "ns": f"{PREFIX}-dc1",
+    },
+    "other": {
+        "realm": "OTHER.EXAMPLE",
+        "domain": "OTHER",
+        "dns": "other.example",
+        "base_dn": "DC=other,DC=example",
+        "dc_host": "dc1",
+        "dc_ip": "198.51.100.30",
+        "ns": f"{PREFIX}-dc2",
+    },
+}
+
+DHCP_IP = "198.51.100.11"
+SERVICE_POINT = {"fqdn": "oobsp.lab.example", "ip": "198.51.100.20", "port": 9971}
+CONSOLE = {"fqdn": "console1.lab.example", "ip": "198.51.100.21"}
+SITE_SERVER = {"sam": "SCCM01$", "fqdn": "sccm01.lab.example", "ip": "198.51.100.20"}
+AMT_HOSTS = {
+    "amt1": "203.0.113.11",
+    "amt2": "203.0.113.12",
+    "amt3": "203.0.113.13",
+}
+AMT_PORTS = (16992, 16993)
+DHCP_POOL = "203.0.113.100 - 203.0.113.199"
+
+# What an enterprise CA and a ConfigMgr site would have put in AD.
+CA_NAME = "LAB-CA"
+CA_HOST = "dc1.lab.example"
+FOREST_OID = "1.3.6.1.4.1.311.21.8.4185361.9482105.6392274.1508426.2748305.12"
+
+# Options `lab up` accepts, with their defaults (AD's own defaults where AD has one).
+DEFAULT_OPTIONS = {
+    "ca_key_size": 2048,  # 4096 seeds a CA certificate AMT cannot use (negative check)
+    # Samba: ldap server require strong auth. "allow_sasl_over_tls" is what Windows AD does when LDAP signing is
+    # required (TLS satisfies it); "yes" also demands GSSAPI sign/seal, which ldap3 cannot negotiate; "no" lets
+    # simple binds through on plain 389.
+    "strong_auth": "allow_sasl_over_tls",
+    "dns_updates": "secure only",  # Samba: allow dns updates (secure only | nonsecure)
+}
+
+
+def dc_fqdn(forest: str) -> str:
+    f = FORESTS[forest]
+    return f"{f['dc_host']}.{f['dns']}"
+
+
+def dc_dir(forest: str) -> Path:
+    return RUN_DIR / f"samba-{forest}"
+
+
+def dc_ca_file(forest: str) -> Path:
+    """The DC's TLS CA certificate, exported for validation by LDAPS clients."""
+    return STATE_DIR / f"{forest}-dc-ca.pem"
+
+
+KRB5_CONFIG = STATE_DIR / "krb5.conf"
+SP_RECORD = STATE_DIR / "service-point-connections.jsonl"
+KEA_SOCKET = RUN_DIR / "kea4.sock"
