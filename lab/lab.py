@@ -7,7 +7,7 @@
 
 Topology (documentation addresses only; every name starts with ``oobp``):
 
-    root namespace (the Ansible controller): link oobp-ctl 198.51.100.2/24, route 203.0.113.0/24 via the router
+    root namespace (the Ansible controller): link oobp-ctl 198.51.100.2/24 (server subnet only, no other route)
     oobp-sw    the switch: bridges br-srv (server subnet) and br-amt (AMT subnet)
     oobp-dc1   198.51.100.10  Samba AD DC dc1.lab.example (forest lab.example): LDAP/LDAPS, Kerberos, DNS
     oobp-dc2   198.51.100.30  Samba AD DC dc1.other.example (a second, separate forest)
@@ -97,7 +97,17 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------------------------------------------- network
 
 
+def check_addresses_free() -> None:
+    """Refuse to shadow the machine's own network: the controller link adds a route for the server subnet."""
+    for net in (C.SERVER_NET,):
+        routes = run("ip", "route", "show", "match", net.split("/")[0], check=False).stdout.splitlines()
+        clash = [r for r in routes if not r.startswith("default") and C.CONTROLLER_LINK not in r]
+        if clash:
+            raise LabError(f"{net} is already routed on this machine ({clash[0]}); the lab will not shadow it")
+
+
 def build_network() -> None:
+    check_addresses_free()
     for ns in NAMESPACES:
         run("ip", "netns", "add", ns)
         nsexec(ns, "ip", "link", "set", "lo", "up")
@@ -135,7 +145,8 @@ def build_network() -> None:
     run("ip", "-n", SWITCH, "link", "set", "pctl", "master", "br-srv", "up")
     run("ip", "addr", "add", C.CONTROLLER_IP + "/24", "dev", C.CONTROLLER_LINK)
     run("ip", "link", "set", C.CONTROLLER_LINK, "up")
-    run("ip", "route", "add", C.AMT_NET, "via", C.ROUTER_SERVER_IP, "dev", C.CONTROLLER_LINK)
+    # No route to the AMT subnet from the root namespace: 203.0.113.0/24 may be in use by the machine's own network
+    # (it is here: the package mirror lives there). Traffic to AMT hosts starts from the server-subnet namespaces.
 
 
 # ---------------------------------------------------------------------------------------------------- processes

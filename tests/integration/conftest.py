@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "lab"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import labconfig  # noqa: E402
+from labutil import ROOT, labconfig  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +37,3 @@ def kerberos(lab, tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stderr
 
     return kinit
-
-
-def netns_run(ns: str, *cmd: str, timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,55 @@
+"""Benchmark: LDAP operations and wall time of ad_container runs against the lab.
+
+Goal (issue: AD container): a no-op run costs at most 2 searches and 0 writes per domain. Prints one JSON line per
+scenario. Run with `make bench` (the lab must be up; make brings it up).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
+
+import conftest  # noqa: E402,F401  (puts plugins on the import path)
+from labutil import labconfig, ldaps  # noqa: E402
+from test_ad_container import BASE, FakeModule, ad_container_defaults, args, delete_tree  # noqa: E402
+
+import ad_container  # noqa: E402
+
+
+def run(path, **extra):
+    params = dict(ad_container_defaults(), **args(path, **extra))
+    t0 = time.perf_counter()
+    result = ad_container.run(FakeModule(params, check_mode=extra.get("check", False)))
+    return result, time.perf_counter() - t0
+
+
+def main() -> int:
+    name = f"AMT Bench {uuid.uuid4().hex[:8]}"
+    admin = ldaps()
+    try:
+        first, t_first = run([name], protect_from_deletion=True)
+        noop = [run([name], protect_from_deletion=True) for _ in range(10)]
+        ops = noop[-1][0]["containers"][0]["ldap_operations"]
+        report = {
+            "converge_first": {"ops": first["containers"][0]["ldap_operations"], "seconds": round(t_first, 3)},
+            "noop": {"ops_per_domain": ops, "median_seconds": round(statistics.median(t for _, t in noop), 4),
+                     "changed": any(r["changed"] for r, _ in noop)},
+            "goal_met": ops["searches"] <= 2 and ops["writes"] == 0,
+        }  # fmt: skip
+        print(json.dumps(report, indent=2))
+        return 0 if report["goal_met"] and not report["noop"]["changed"] else 1
+    finally:
+        delete_tree(admin, f"OU={name},{BASE}")
+        admin.unbind()
+        _ = labconfig
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by the oob-prep LDAP modules (plugins/module_utils/oob_ldap.py)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:  # pylint: disable=too-few-public-methods
+    DOCUMENTATION = r"""
+options:
+  auth:
+    description:
+      - How to bind. V(simple) sends O(bind_user) and O(bind_password) (inside TLS).
+      - V(kerberos) binds with SASL/GSSAPI inside TLS. It uses the current Kerberos ccache (run C(kinit) first;
+        C(KRB5CCNAME) and C(KRB5_CONFIG) are honoured), or, when O(bind_user) and O(bind_password) are given,
+        credentials acquired in memory.
+    type: str
+    choices: [simple, kerberos]
+    default: simple
+  bind_user:
+    description:
+      - The account to bind as, as a user principal name (V(admin@corp.example.com)) or C(DOMAIN\\user).
+    type: str
+  bind_password:
+    description:
+      - The password of O(bind_user).
+    type: str
+  tls:
+    description:
+      - V(ldaps) connects to port 636 with TLS; V(starttls) upgrades port 389 with StartTLS.
+      - V(none) is plain LDAP and is refused unless O(allow_plain=true).
+    type: str
+    choices: [ldaps, starttls, none]
+    default: ldaps
+  ca_file:
+    description:
+      - A PEM bundle with the CA that issued the domain controllers' certificates. The system store when omitted.
+    type: path
+  validate_certs:
+    description:
+      - Check the DC's certificate chain and that its name matches the server's host name (not its address).
+      - Turning this off is for tests only.
+    type: bool
+    default: true
+  allow_plain:
+    description:
+      - Allow O(tls=none).
+    type: bool
+    default: false
+  timeout:
+    description:
+      - Seconds to wait for a DC to connect or answer before trying the next one.
+    type: int
+    default: 10
+requirements:
+  - ldap3 >= 2.9 on the controller
+  - gssapi on the controller for O(auth=kerberos)
+"""

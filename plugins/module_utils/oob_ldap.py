@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""LDAP connection shared by every oob-prep LDAP module (ldap3).
+
+- LDAPS (default) or StartTLS, with the server certificate validated against ``ca_file`` (or the system store) and
+  its name checked against the DC's host name; plain LDAP only with ``allow_plain: true``.
+- Simple bind, or Kerberos (SASL/GSSAPI) from the current ccache or, given a user and password, from credentials
+  acquired in memory (no ccache is written).
+- Several DCs per domain: tried in order, the next one when a DC is unreachable.
+- Errors are ``LdapError`` with a message that says what failed and how to fix it; secrets never appear in them.
+- Every search and write is counted (``Session.ops``), so benchmarks can report LDAP operations.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+from ansible.module_utils.oob_ldap_names import parse_server
+
+try:
+    import ldap3
+    from ldap3.core import exceptions as ldap_exc
+    from ldap3.protocol.microsoft import security_descriptor_control
+
+    HAS_LDAP3 = True
+    LDAP3_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module through missing_required_lib
+    HAS_LDAP3 = False
+    LDAP3_IMPORT_ERROR = exc
+
+DEFAULT_PORTS = {"ldaps": 636, "starttls": 389, "none": 389}
+SD_FLAGS_DACL = 0x04
+
+# LDAP result codes worth a specific message (RFC 4511 and AD)
+RESULT_HINTS = {
+    8: "the DC requires stronger authentication: use tls=ldaps or starttls (Samba: 'ldap server require strong auth')",
+    32: "the object does not exist",
+    49: "invalid credentials",
+    50: "insufficient access rights",
+    53: "the DC is unwilling to perform the operation",
+    64: "naming violation (is the name valid for this object class?)",
+    68: "the object already exists",
+}
+
+
+def ldap_argument_spec() -> dict:
+    """Connection options shared by every LDAP module (documented in the oob_ldap doc fragment)."""
+    return dict(
+        auth=dict(type="str", default="simple", choices=["simple", "kerberos"]),
+        bind_user=dict(type="str"),
+        bind_password=dict(type="str", no_log=True),
+        tls=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"]),
+        ca_file=dict(type="path"),
+        validate_certs=dict(type="bool", default=True),
+        allow_plain=dict(type="bool", default=False),
+        timeout=dict(type="int", default=10),
+    )
+
+
+class LdapError(Exception):
+    """A failure with a message fit for the user. ``kind`` lets callers and tests tell failures apart."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def check_settings(params: dict) -> list[str]:
+    """Validate connection settings before any I/O; returns warnings. Raises LdapError on bad combinations."""
+    warnings = []
+    if params["tls"] == "none" and not params["allow_plain"]:
+        raise LdapError("settings", "tls=none sends LDAP in clear text: set allow_plain=true to do it anyway")
+    if params["auth"] == "simple" and not (params.get("bind_user") and params.get("bind_password")):
+        raise LdapError("settings", "auth=simple needs bind_user and bind_password (or use auth=kerberos)")
+    if params["auth"] == "simple" and params["tls"] == "none":
+        warnings.append("a simple bind without TLS sends the password in clear text")
+    if params["tls"] != "none" and not params["validate_certs"]:
+        warnings.append("validate_certs=false: the DC's certificate is not checked, anyone in the path can read the bind")
+    if params["timeout"] <= 0:
+        raise LdapError("settings", "timeout must be a positive number of seconds")
+    return warnings
+
+
+class Session:
+    """One bound connection to one DC, counting operations."""
+
+    def __init__(self, conn, server: dict, user: str | None):
+        self.conn = conn
+        self.server = server
+        self.user = user or "(Kerberos ticket)"
+        self.ops = {"searches": 0, "writes": 0}
+
+    # --- reads ---------------------------------------------------------------------------------------------------
+    def search(self, base: str, flt: str, attributes: list[str], scope: str = "BASE", dacl_only: bool = False) -> list[dict]:
+        """Search and return entries as {'dn': ..., 'attributes': {name: [raw bytes, ...]}}; [] if base is absent.
+
+        A missing base returns [] and sets ``self.last_matched_dn`` to the deepest existing ancestor the DC named.
+        """
+        controls = security_descriptor_control(sdflags=SD_FLAGS_DACL) if dacl_only else None
+        self.ops["searches"] += 1
+        self.last_matched_dn = None
+        try:
+            self.conn.search(base, flt, search_scope=getattr(ldap3, scope), attributes=attributes, controls=controls)
+        except ldap_exc.LDAPNoSuchObjectResult as exc:
+            self.last_matched_dn = getattr(exc, "dn", None) or None
+            return []
+        except ldap_exc.LDAPOperationResult as exc:
+            raise self._op_error("search", base, exc) from None
+        except ldap_exc.LDAPException as exc:
+            raise LdapError("connection", f"search of {base} on {self.server['host']} failed: {exc}") from None
+        return [
+            {"dn": e["dn"], "attributes": {k.lower(): v for k, v in e["raw_attributes"].items()}}
+            for e in self.conn.response
+            if e.get("type") == "searchResEntry"
+        ]
+
+    # --- writes --------------------------------------------------------------------------------------------------
+    def add(self, dn: str, object_class: str, attributes: dict | None = None) -> None:
+        self.ops["writes"] += 1
+        try:
+            self.conn.add(dn, object_class, attributes or {})
+        except ldap_exc.LDAPOperationResult as exc:
+            raise self._op_error("create", dn, exc) from None
+
+    def replace_dacl(self, dn: str, sd_bytes: bytes) -> None:
+        self.ops["writes"] += 1
+        try:
+            self.conn.modify(
+                dn,
+                {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [sd_bytes])]},
+                controls=security_descriptor_control(sdflags=SD_FLAGS_DACL),
+            )
+        except ldap_exc.LDAPOperationResult as exc:
+            raise self._op_error("write the security descriptor of", dn, exc) from None
+
+    def close(self) -> None:
+        try:
+            self.conn.unbind()
+        except Exception:  # pylint: disable=broad-except  # closing a dead connection is not an error
+            pass
+
+    def _op_error(self, what: str, dn: str, exc) -> LdapError:
+        code = getattr(exc, "result", None)
+        detail = (getattr(exc, "message", "") or getattr(exc, "description", "") or "").strip()
+        if code == 50:
+            return LdapError("rights", f"insufficient rights to {what} {dn} as {self.user} on {self.server['host']}: {detail}")
+        hint = RESULT_HINTS.get(code, getattr(exc, "description", "error"))
+        return LdapError("operation", f"could not {what} {dn} on {self.server['host']}: {hint} ({code}: {detail})")
+
+
+def _tls(params: dict, host: str):
+    if not params["validate_certs"]:
+        return ldap3.Tls(validate=ssl.CERT_NONE)
+    return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=params.get("ca_file"), valid_names=[host])
+
+
+def _kerberos_credentials(params: dict):
+    """In-memory Kerberos credentials from bind_user/bind_password, or None to use the default ccache."""
+    if not (params.get("bind_user") and params.get("bind_password")):
+        return None
+    try:
+        import gssapi  # pylint: disable=import-outside-toplevel
+        from gssapi.raw import acquire_cred_with_password  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise LdapError("settings", "auth=kerberos needs the Python package gssapi on the controller") from None
+    try:
+        name = gssapi.Name(params["bind_user"], gssapi.NameType.user)
+        return acquire_cred_with_password(name, params["bind_password"].encode("utf-8"), usage="initiate").creds
+    except gssapi.exceptions.GSSError as exc:
+        raise LdapError("credentials", f"Kerberos refused {params['bind_user']}: {_gss_message(exc)}") from None
+
+
+def _gss_message(exc) -> str:
+    try:
+        return "; ".join(m for m in (exc.gen_message(), *exc.get_all_statuses(exc.min_code, False)) if m)
+    except Exception:  # pylint: disable=broad-except  # older gssapi: fall back to str()
+        return str(exc)
+
+
+def _is_tls_failure(exc) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("certificate", "ssl", "tls", "hostname", "handshake"))
+
+
+def connect(servers: list, params: dict) -> Session:
+    """Bind to the first DC of ``servers`` that answers. Raises LdapError."""
+    if not HAS_LDAP3:  # pragma: no cover
+        raise LdapError("settings", f"the Python package ldap3 is required on the controller ({LDAP3_IMPORT_ERROR})")
+    specs = [parse_server(s) for s in servers]
+    if not specs:
+        raise LdapError("settings", "no LDAP server given")
+    creds = _kerberos_credentials(params) if params["auth"] == "kerberos" else None
+    failures = []
+    for spec in specs:
+        port = spec["port"] or DEFAULT_PORTS[params["tls"]]
+        where = f"{spec['host']} ({spec['address'] or spec['host']}:{port})"
+        server = ldap3.Server(
+            spec["address"] or spec["host"],
+            port=port,
+            use_ssl=params["tls"] == "ldaps",
+            tls=_tls(params, spec["host"]) if params["tls"] != "none" else None,
+            get_info=ldap3.NONE,
+            connect_timeout=params["timeout"],
+        )
+        kwargs = dict(receive_timeout=params["timeout"], raise_exceptions=True, check_names=False, auto_referrals=False)
+        if params["auth"] == "kerberos":
+            kwargs.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS, sasl_credentials=(spec["host"], None, creds))
+        else:
+            kwargs.update(authentication=ldap3.SIMPLE, user=params["bind_user"], password=params["bind_password"])
+        conn = ldap3.Connection(server, **kwargs)
+        started = time.monotonic()
+        try:
+            conn.open()
+            if params["tls"] == "starttls":
+                conn.start_tls()
+        except (ldap_exc.LDAPSocketOpenError, ldap_exc.LDAPStartTLSError, ldap_exc.LDAPSocketReceiveError, ssl.SSLError) as exc:
+            if _is_tls_failure(exc):
+                failures.append(f"{where}: TLS validation failed ({exc}); check ca_file holds the CA that issued the DC's certificate "
+                                f"and that '{spec['host']}' is a name in it")  # fmt: skip
+                kind = "tls"
+            else:
+                failures.append(f"{where}: unreachable after {time.monotonic() - started:.1f} s ({exc})")
+                kind = "unreachable"
+            continue
+        try:
+            conn.bind()
+        except ldap_exc.LDAPInvalidCredentialsResult:
+            raise LdapError("credentials", f"{where} rejected the bind as {params['bind_user']}: invalid credentials") from None
+        except ldap_exc.LDAPStrongerAuthRequiredResult:
+            raise LdapError("credentials", f"{where}: {RESULT_HINTS[8]}") from None
+        except ldap_exc.LDAPOperationResult as exc:
+            raise LdapError("credentials", f"{where} refused the bind: {exc.description} ({exc.message})") from None
+        except ldap_exc.LDAPException as exc:
+            failures.append(f"{where}: bind failed ({exc})")
+            kind = "unreachable"
+            continue
+        except Exception as exc:  # pylint: disable=broad-except  # gssapi raises its own GSSError family
+            if type(exc).__module__.startswith("gssapi"):
+                raise LdapError("credentials", f"Kerberos bind to {where} failed: {_gss_message(exc)} "
+                                               "(run kinit, or give bind_user and bind_password; check KRB5_CONFIG)") from None  # fmt: skip
+            raise
+        return Session(conn, spec, params.get("bind_user"))
+    raise LdapError(kind, "no domain controller could be used: " + "; ".join(failures))
