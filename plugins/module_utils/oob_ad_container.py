@@ -11,7 +11,7 @@ least_privilege (create and delete computer objects here, full control on descen
     (OA;;CCDC;<computer>;;<site server>)
     (OA;CIIO;CCDCLCSWRPWPDTLOCRSDRCWDWO;;<computer>;<site server>)
 protection from accidental deletion (what Active Directory Users and Computers sets)
-    (D;;SDDT;;;WD)
+    (D;;DTSD;;;WD)
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ from ansible.module_utils.oob_sd import (
 )
 
 EVERYONE = "S-1-1-0"
+
+# The write token (see oob_ldap.Session.replace_dacl): a value of the container's multi-valued extensionName that
+# counts the DACL writes made by this project, so that two concurrent runs cannot overwrite each other's ACEs.
+TOKEN_ATTRIBUTE = "extensionName"
+TOKEN_PREFIX = "oob-prep:dacl-serial:"
 RIGHTS_MODES = ("full_control", "least_privilege")
 
 
@@ -85,6 +90,26 @@ def plan_dacl(aces: list[Ace], sid: str, rights: str, state: str, protect: bool 
             new = canonical_insert(new, ace)
             added.append(ace)
     return {"aces": new, "added": added, "removed": removed}
+
+
+def read_token(values: list) -> str | None:
+    """Our token among the attribute's values (bytes or str), or None."""
+    for value in values or []:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if text.startswith(TOKEN_PREFIX):
+            return text
+    return None
+
+
+def next_token(token: str | None) -> str:
+    """The token to write after ``token``: its serial plus one."""
+    serial = 0
+    if token:
+        try:
+            serial = int(token[len(TOKEN_PREFIX):])
+        except ValueError:
+            serial = 0
+    return f"{TOKEN_PREFIX}{serial + 1}"
 
 
 def explicit_sddl_lines(aces: list[Ace] | None) -> str:

@@ -121,17 +121,29 @@ class Session:
         self.ops["writes"] += 1
         try:
             self.conn.add(dn, object_class, attributes or {})
+        except ldap_exc.LDAPEntryAlreadyExistsResult:
+            raise LdapError("exists", f"{dn} already exists") from None
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("create", dn, exc) from None
 
-    def replace_dacl(self, dn: str, sd_bytes: bytes) -> None:
+    def replace_dacl(self, dn: str, sd_bytes: bytes, token_attr: str, token_old: str | None, token_new: str) -> None:
+        """Replace the DACL only if ``token_attr`` still holds ``token_old`` (compare-and-swap).
+
+        AD has no conditional write for nTSecurityDescriptor, but a modify request is atomic: deleting the value we
+        read and adding the next one in the same request fails as a whole (noSuchAttribute, or attributeOrValueExists
+        when there was none) if another writer changed the token since our read. Raises LdapError('conflict') then.
+        """
+        token_ops = [(ldap3.MODIFY_DELETE, [token_old])] if token_old else []
+        token_ops.append((ldap3.MODIFY_ADD, [token_new]))
         self.ops["writes"] += 1
         try:
             self.conn.modify(
                 dn,
-                {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [sd_bytes])]},
+                {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [sd_bytes])], token_attr: token_ops},
                 controls=security_descriptor_control(sdflags=SD_FLAGS_DACL),
             )
+        except (ldap_exc.LDAPNoSuchAttributeResult, ldap_exc.LDAPAttributeOrValueExistsResult):
+            raise LdapError("conflict", f"{dn} was changed by another writer since it was read") from None
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("write the security descriptor of", dn, exc) from None
 

@@ -17,10 +17,11 @@ description:
     canonical order (explicit deny, explicit allow, inherited).
   - Reads everything first (one search per domain for the container and its DACL, one for the principal), plans,
     and writes only where something differs, once per domain. Nothing is written when any domain cannot be read.
-  - For concurrent runs, note that Active Directory has no compare-and-swap for security descriptors, so after writing, the
-    module reads the DACL back and writes again (up to 5 times) if a concurrent writer removed any of its ACEs.
-    Our ACEs are therefore never lost; an ACE that someone else adds in the few milliseconds between our read and
-    our write can be lost, as with any tool that edits a DACL.
+  - Concurrent runs cannot lose each other's ACEs. Active Directory has no conditional write for security
+    descriptors, so every DACL write carries a compare-and-swap on a token in the container's C(extensionName)
+    attribute (C(oob-prep:dacl-serial:N)) in the same, atomic modify request; a run whose token is stale re-reads,
+    re-plans and tries again (up to 5 times). An ACE that a person or another tool adds in the milliseconds between
+    this module's read and its write can still be lost, as with any tool that edits a DACL.
   - Never deletes a container.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
@@ -189,7 +190,7 @@ import random
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_ad_container import explicit_sddl_lines, plan_dacl
+from ansible.module_utils.oob_ad_container import TOKEN_ATTRIBUTE, explicit_sddl_lines, next_token, plan_dacl, read_token
 from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, escape_filter_value, parse_server
 from ansible.module_utils.oob_sd import SecurityDescriptor, sid_to_bytes, sid_from_bytes
@@ -236,6 +237,7 @@ class Domain:
         self.dn = self.levels[-1]
         self.session = None
         self.sd = None  # SecurityDescriptor of the container, None when it does not exist
+        self.token = None  # our write token (compare-and-swap), see oob_ldap.Session.replace_dacl
         self.missing: list[str] = []  # levels of the path that do not exist (yet)
         self.to_create: list[str] = []
         self.plan: dict = {}
@@ -261,8 +263,10 @@ def validate(params: dict) -> list[Domain]:
 
 
 def read_container(domain: Domain) -> None:
-    entries = domain.session.search(domain.dn, "(objectClass=*)", ["nTSecurityDescriptor", "objectClass"], dacl_only=True)
+    attrs = ["nTSecurityDescriptor", "objectClass", TOKEN_ATTRIBUTE]
+    entries = domain.session.search(domain.dn, "(objectClass=*)", attrs, dacl_only=True)
     if entries:
+        domain.token = read_token(entries[0]["attributes"].get(TOKEN_ATTRIBUTE.lower()))
         raw = entries[0]["attributes"].get("ntsecuritydescriptor")
         if not raw:
             raise LdapError("rights", f"{domain.dn}: the DC returned no security descriptor; "
@@ -297,26 +301,36 @@ def resolve_principal(domain: Domain, principal: str) -> str:
 
 
 def apply_domain(domain: Domain, params: dict, sid: str) -> None:
-    """Create what is missing, then write the DACL until our ACEs are in it (see the concurrency note)."""
+    """Create what is missing, then write the DACL (compare-and-swap) until our ACEs are in it."""
     for dn in domain.missing:
-        domain.session.add(dn, params["object_class"])
+        try:
+            domain.session.add(dn, params["object_class"])
+        except LdapError as exc:
+            if exc.kind != "exists":  # a concurrent run created it first: fine
+                raise
+    reread = bool(domain.missing)
     for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
-        if domain.missing or attempt > 1:
+        if reread:
             read_container(domain)
+        reread = True
         plan = plan_dacl(domain.sd.dacl or [], sid, params["rights"], params["state"], params["protect_from_deletion"])
         if not plan["added"] and not plan["removed"]:
             return
         domain.sd.dacl = plan["aces"]
-        domain.session.replace_dacl(domain.dn, domain.sd.to_bytes())
-        domain.missing = []
-        # read back: a concurrent writer may have replaced the DACL between our read and our write
+        try:
+            domain.session.replace_dacl(domain.dn, domain.sd.to_bytes(), TOKEN_ATTRIBUTE, domain.token, next_token(domain.token))
+        except LdapError as exc:
+            if exc.kind != "conflict":
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * attempt)  # another run won the race: re-read and re-plan
+            continue
+        # read back: the DC must have stored what we wrote
         read_container(domain)
         check = plan_dacl(domain.sd.dacl or [], sid, params["rights"], params["state"], params["protect_from_deletion"])
         if not check["added"] and not check["removed"]:
             return
-        time.sleep(random.uniform(0.05, 0.25) * attempt)
-    raise LdapError("conflict", f"{domain.dn}: the DACL kept changing under us; {MAX_WRITE_ATTEMPTS} writes did not stick "
-                                "(another tool is rewriting it, or the DC does not store these ACEs)")  # fmt: skip
+    raise LdapError("conflict", f"{domain.dn}: after {MAX_WRITE_ATTEMPTS} writes the DACL still lacks our changes "
+                                "(another tool keeps rewriting it, or the DC does not store these ACEs)")  # fmt: skip
 
 
 def run(module: AnsibleModule) -> dict:

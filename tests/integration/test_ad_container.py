@@ -19,7 +19,7 @@ DC = labconfig.FORESTS["lab"]
 BASE = DC["base_dn"]
 SERVER = {"host": labconfig.dc_fqdn("lab"), "address": DC["dc_ip"]}
 FULL = "(A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{sid})"
-PROTECT = "(D;;SDDT;;;WD)"
+PROTECT = "(D;;DTSD;;;WD)"
 SD_CTL = security_descriptor_control(sdflags=0x04)
 
 
@@ -167,16 +167,16 @@ def test_foreign_ace_survives_converge_and_absent(run_module, admin, ou):
 def test_concurrent_runs_lose_no_ace(run_module, admin, ou, monkeypatch):
     """Two runs read the same DACL, then both write: the verify-and-retry loop must keep both principals' ACEs."""
     dn = f"OU={ou},{BASE}"
-    run_module(ad_container.main, args([ou]))  # the container exists
+    run_module(ad_container.main, args([ou], principal="Administrator"))  # the container exists; both runs must write
     barrier = threading.Barrier(2, timeout=10)
     real_replace = oob_ldap.Session.replace_dacl
     first_write = set()
 
-    def racing_replace(self, target, sd_bytes):
+    def racing_replace(self, target, *rest):
         if threading.current_thread().name not in first_write:
             first_write.add(threading.current_thread().name)
             barrier.wait()  # both have read and planned; now both write
-        return real_replace(self, target, sd_bytes)
+        return real_replace(self, target, *rest)
 
     monkeypatch.setattr(oob_ldap.Session, "replace_dacl", racing_replace)
     results = {}
@@ -184,7 +184,10 @@ def test_concurrent_runs_lose_no_ace(run_module, admin, ou, monkeypatch):
     def one(principal):
         # each thread drives the module logic directly (main() is not thread-safe with patched exits)
         params = dict(ad_container_defaults(), **args([ou], principal=principal))
-        results[principal] = ad_container.run(FakeModule(params))
+        try:
+            results[principal] = ad_container.run(FakeModule(params))
+        except Exception as exc:  # reported by the assertion below
+            results[principal] = exc
 
     threads = [threading.Thread(target=one, args=(p,), name=p) for p in ("SCCM01$", "Domain Admins")]
     for t in threads:
@@ -192,6 +195,10 @@ def test_concurrent_runs_lose_no_ace(run_module, admin, ou, monkeypatch):
     for t in threads:
         t.join(30)
     assert set(results) == {"SCCM01$", "Domain Admins"}
+    assert not [r for r in results.values() if isinstance(r, Exception)], results
+    assert barrier.broken is False and len(first_write) == 2  # both really raced
+    admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["extensionName"])
+    assert admin.response[0]["attributes"]["extensionName"] == ["oob-prep:dacl-serial:3"]  # 1 setup + 2 racing writes
     dacl = read_dacl(admin, dn).dacl
     for res in results.values():
         assert Ace(ACCESS_ALLOWED, 0x02, FULL_CONTROL, res["principal_sid"]) in dacl

@@ -102,7 +102,7 @@ def test_bad_input_is_refused_before_any_io(run_module):
     assert "server port must be a number" in fails(run_module, domains=[{"dns_name": "lab.example", "servers": ["dc1:ldaps"]}])["msg"]
 
 
-@pytest.mark.parametrize("name", ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first", " spaces around "])
+@pytest.mark.parametrize("name", ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first", " spaces around ", "nul\x00inside"])
 def test_special_characters_in_names(run_module, admin, name):
     from ansible.module_utils.oob_ldap_names import escape_dn_value
 
@@ -117,11 +117,6 @@ def test_special_characters_in_names(run_module, admin, name):
         assert again["changed"] is False
     finally:
         delete_tree(admin, dn)
-
-
-def test_nul_in_a_name_is_a_clear_error(run_module):
-    res = fails(run_module, path=["bad\x00name"])
-    assert "Traceback" not in res["msg"] and "OU=bad\\00name" in res["msg"]
 
 
 def _filter(value):
