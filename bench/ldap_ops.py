@@ -16,11 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
 
+import ad_container  # noqa: E402
 import conftest  # noqa: E402,F401  (puts plugins on the import path)
 from labutil import labconfig, ldaps  # noqa: E402
 from test_ad_container import BASE, FakeModule, ad_container_defaults, args, delete_tree  # noqa: E402
-
-import ad_container  # noqa: E402
 
 
 def run(path, **extra):

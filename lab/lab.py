@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """oob-prep lab: a small estate in Linux network namespaces that speaks the real protocols.
 
-    lab.py up [--ca-key-size 2048|4096] [--strong-auth no|allow_sasl_over_tls|yes] [--dns-updates "secure only"|nonsecure]
+    lab.py up [--ca-key-size 2048|4096] [--strong-auth no|allow_sasl_over_tls|yes]
+              [--dns-updates "secure only"|nonsecure]
     lab.py down
     lab.py status
 
@@ -74,7 +75,9 @@ class LabError(Exception):
     pass
 
 
-def run(*cmd: str, check: bool = True, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(
+    *cmd: str, check: bool = True, input: str | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, text=True, input=input, env=env)
     if check and proc.returncode != 0:
         raise LabError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}")
@@ -172,7 +175,9 @@ def wait_tcp(host: str, port: int, timeout: float, what: str) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise LabError(f"{what} did not answer on {host}:{port} within {timeout:.0f} s (see {C.LOG_DIR})")
+                raise LabError(
+                    f"{what} did not answer on {host}:{port} within {timeout:.0f} s (see {C.LOG_DIR})"
+                ) from None
             time.sleep(0.1)
 
 
@@ -285,7 +290,9 @@ def write_krb5_conf() -> None:
         f"    {f['realm']} = {{\n        kdc = {f['dc_ip']}\n        admin_server = {f['dc_ip']}\n    }}"
         for f in C.FORESTS.values()
     )
-    domain_realm = "\n".join(f"    .{f['dns']} = {f['realm']}\n    {f['dns']} = {f['realm']}" for f in C.FORESTS.values())
+    domain_realm = "\n".join(
+        f"    .{f['dns']} = {f['realm']}\n    {f['dns']} = {f['realm']}" for f in C.FORESTS.values()
+    )
     C.KRB5_CONFIG.write_text(
         "# oob-prep lab Kerberos configuration (use with KRB5_CONFIG; the machine's /etc/krb5.conf is untouched)\n"
         "[libdefaults]\n    default_realm = LAB.EXAMPLE\n    dns_lookup_kdc = false\n    dns_lookup_realm = false\n"
@@ -321,7 +328,9 @@ def up(options: dict) -> None:
         raise LabError("the lab needs root (network namespaces)")
     for tool in ("samba", "samba-tool", "kea-dhcp4", "dhcrelay", "nft", "ip"):
         if not shutil.which(tool):
-            raise LabError(f"{tool} is not installed: run `make deps` (apt packages are listed in scripts/apt-packages)")
+            raise LabError(
+                f"{tool} is not installed: run `make deps` (apt packages are listed in scripts/apt-packages)"
+            )
     state = read_state()
     if state and healthy(state):
         if state["options"] != options:
@@ -369,7 +378,9 @@ def up(options: dict) -> None:
         log("up failed; tearing down what was built")
         down()
         raise
-    log(f"up in {state['timings']['total_s']} s (provision {state['timings']['provision_s']} s); state in {C.STATE_DIR}")
+    log(
+        f"up in {state['timings']['total_s']} s (provision {state['timings']['provision_s']} s); state in {C.STATE_DIR}"
+    )
 
 
 def _kill_namespace_processes(namespaces: list[str]) -> None:
@@ -427,7 +438,9 @@ def main() -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_up = sub.add_parser("up", help="bring the lab up (idempotent)")
     p_up.add_argument("--ca-key-size", type=int, choices=(2048, 4096), default=C.DEFAULT_OPTIONS["ca_key_size"])
-    p_up.add_argument("--strong-auth", choices=("no", "allow_sasl_over_tls", "yes"), default=C.DEFAULT_OPTIONS["strong_auth"])
+    p_up.add_argument(
+        "--strong-auth", choices=("no", "allow_sasl_over_tls", "yes"), default=C.DEFAULT_OPTIONS["strong_auth"]
+    )
     p_up.add_argument("--dns-updates", choices=("secure only", "nonsecure"), default=C.DEFAULT_OPTIONS["dns_updates"])
     sub.add_parser("down", help="stop everything the lab started and remove its namespaces and state")
     sub.add_parser("status", help="what runs")

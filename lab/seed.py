@@ -46,7 +46,10 @@ WEB_SERVER_TEMPLATE = {
     "pKIExtendedKeyUsage": ["1.3.6.1.5.5.7.3.1"],  # server authentication
     "pKIExpirationPeriod": bytes.fromhex("0080720e5dc2fdff"),  # 2 years
     "pKIOverlapPeriod": bytes.fromhex("0080a60affdeffff"),  # 6 weeks
-    "pKIDefaultCSPs": ["2,Microsoft DH SChannel Cryptographic Provider", "1,Microsoft RSA SChannel Cryptographic Provider"],
+    "pKIDefaultCSPs": [
+        "2,Microsoft DH SChannel Cryptographic Provider",
+        "1,Microsoft RSA SChannel Cryptographic Provider",
+    ],
     "msPKI-Cert-Template-OID": C.FOREST_OID + ".1.16",
 }
 
@@ -55,7 +58,9 @@ def connect(forest: str = "lab") -> Connection:
     f = C.FORESTS[forest]
     tls = Tls(ca_certs_file=str(C.dc_ca_file(forest)), validate=ssl.CERT_REQUIRED, valid_names=[C.dc_fqdn(forest)])
     server = Server(f["dc_ip"], port=636, use_ssl=True, tls=tls, connect_timeout=5)
-    return Connection(server, user=f"Administrator@{f['dns']}", password=C.ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True)
+    return Connection(
+        server, user=f"Administrator@{f['dns']}", password=C.ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True
+    )
 
 
 def make_ca_certificate(key_size: int) -> bytes:
@@ -63,7 +68,7 @@ def make_ca_certificate(key_size: int) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "example"),
                       x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "lab"),
                       x509.NameAttribute(NameOID.COMMON_NAME, C.CA_NAME)])  # fmt: skip
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -32,7 +32,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, re
             if not chunk:
                 break
             data += chunk
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         pass
     finally:
         writer.close()

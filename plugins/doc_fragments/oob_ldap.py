@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by the oob-prep LDAP modules (plugins/module_utils/oob_ldap.py)."""

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure planning for the AMT container's access control entries. No I/O, no Ansible.
@@ -106,7 +105,7 @@ def next_token(token: str | None) -> str:
     serial = 0
     if token:
         try:
-            serial = int(token[len(TOKEN_PREFIX):])
+            serial = int(token[len(TOKEN_PREFIX) :])
         except ValueError:
             serial = 0
     return f"{TOKEN_PREFIX}{serial + 1}"

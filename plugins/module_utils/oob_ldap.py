@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """LDAP connection shared by every oob-prep LDAP module (ldap3).
@@ -77,7 +76,9 @@ def check_settings(params: dict) -> list[str]:
     if params["auth"] == "simple" and params["tls"] == "none":
         warnings.append("a simple bind without TLS sends the password in clear text")
     if params["tls"] != "none" and not params["validate_certs"]:
-        warnings.append("validate_certs=false: the DC's certificate is not checked, anyone in the path can read the bind")
+        warnings.append(
+            "validate_certs=false: the DC's certificate is not checked, anyone in the path can read the bind"
+        )
     if params["timeout"] <= 0:
         raise LdapError("settings", "timeout must be a positive number of seconds")
     return warnings
@@ -93,7 +94,9 @@ class Session:
         self.ops = {"searches": 0, "writes": 0}
 
     # --- reads ---------------------------------------------------------------------------------------------------
-    def search(self, base: str, flt: str, attributes: list[str], scope: str = "BASE", dacl_only: bool = False) -> list[dict]:
+    def search(
+        self, base: str, flt: str, attributes: list[str], scope: str = "BASE", dacl_only: bool = False
+    ) -> list[dict]:
         """Search and return entries as {'dn': ..., 'attributes': {name: [raw bytes, ...]}}; [] if base is absent.
 
         A missing base returns [] and sets ``self.last_matched_dn`` to the deepest existing ancestor the DC named.
@@ -157,7 +160,9 @@ class Session:
         code = getattr(exc, "result", None)
         detail = (getattr(exc, "message", "") or getattr(exc, "description", "") or "").strip()
         if code == 50:
-            return LdapError("rights", f"insufficient rights to {what} {dn} as {self.user} on {self.server['host']}: {detail}")
+            return LdapError(
+                "rights", f"insufficient rights to {what} {dn} as {self.user} on {self.server['host']}: {detail}"
+            )
         hint = RESULT_HINTS.get(code, getattr(exc, "description", "error"))
         return LdapError("operation", f"could not {what} {dn} on {self.server['host']}: {hint} ({code}: {detail})")
 
@@ -205,6 +210,7 @@ def connect(servers: list, params: dict) -> Session:
         raise LdapError("settings", "no LDAP server given")
     creds = _kerberos_credentials(params) if params["auth"] == "kerberos" else None
     failures = []
+    kind = "unreachable"
     for spec in specs:
         port = spec["port"] or DEFAULT_PORTS[params["tls"]]
         where = f"{spec['host']} ({spec['address'] or spec['host']}:{port})"
@@ -218,7 +224,9 @@ def connect(servers: list, params: dict) -> Session:
         )
         kwargs = dict(receive_timeout=params["timeout"], raise_exceptions=True, check_names=False, auto_referrals=False)
         if params["auth"] == "kerberos":
-            kwargs.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS, sasl_credentials=(spec["host"], None, creds))
+            kwargs.update(
+                authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS, sasl_credentials=(spec["host"], None, creds)
+            )
         else:
             kwargs.update(authentication=ldap3.SIMPLE, user=params["bind_user"], password=params["bind_password"])
         conn = ldap3.Connection(server, **kwargs)
@@ -227,10 +235,17 @@ def connect(servers: list, params: dict) -> Session:
             conn.open()
             if params["tls"] == "starttls":
                 conn.start_tls()
-        except (ldap_exc.LDAPSocketOpenError, ldap_exc.LDAPStartTLSError, ldap_exc.LDAPSocketReceiveError, ssl.SSLError) as exc:
+        except (
+            ldap_exc.LDAPSocketOpenError,
+            ldap_exc.LDAPStartTLSError,
+            ldap_exc.LDAPSocketReceiveError,
+            ssl.SSLError,
+        ) as exc:
             if _is_tls_failure(exc):
-                failures.append(f"{where}: TLS validation failed ({exc}); check ca_file holds the CA that issued the DC's certificate "
-                                f"and that '{spec['host']}' is a name in it")  # fmt: skip
+                failures.append(
+                    f"{where}: TLS validation failed ({exc}); check ca_file holds the CA that issued the DC's "
+                    f"certificate and that '{spec['host']}' is a name in it"
+                )
                 kind = "tls"
             else:
                 failures.append(f"{where}: unreachable after {time.monotonic() - started:.1f} s ({exc})")
@@ -239,7 +254,9 @@ def connect(servers: list, params: dict) -> Session:
         try:
             conn.bind()
         except ldap_exc.LDAPInvalidCredentialsResult:
-            raise LdapError("credentials", f"{where} rejected the bind as {params['bind_user']}: invalid credentials") from None
+            raise LdapError(
+                "credentials", f"{where} rejected the bind as {params['bind_user']}: invalid credentials"
+            ) from None
         except ldap_exc.LDAPStrongerAuthRequiredResult:
             raise LdapError("credentials", f"{where}: {RESULT_HINTS[8]}") from None
         except ldap_exc.LDAPOperationResult as exc:
@@ -250,8 +267,10 @@ def connect(servers: list, params: dict) -> Session:
             continue
         except Exception as exc:  # pylint: disable=broad-except  # gssapi raises its own GSSError family
             if type(exc).__module__.startswith("gssapi"):
-                raise LdapError("credentials", f"Kerberos bind to {where} failed: {_gss_message(exc)} "
-                                               "(run kinit, or give bind_user and bind_password; check KRB5_CONFIG)") from None  # fmt: skip
+                hint = "run kinit, or give bind_user and bind_password; check KRB5_CONFIG"
+                raise LdapError(
+                    "credentials", f"Kerberos bind to {where} failed: {_gss_message(exc)} ({hint})"
+                ) from None
             raise
         return Session(conn, spec, params.get("bind_user"))
     raise LdapError(kind, "no domain controller could be used: " + "; ".join(failures))

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure helpers for LDAP names: DN and filter escaping, base DNs, server specifications. No I/O, no Ansible."""
@@ -72,7 +71,7 @@ def container_dn(path: list[str], object_class: str, base_dn: str) -> list[str]:
 def parse_server(spec) -> dict:
     """A server entry: 'host', 'host:port', or {'host': ..., 'address': ..., 'port': ...} -> dict with all three."""
     if isinstance(spec, str):
-        host, _, port = spec.partition(":")
+        host, _sep, port = spec.partition(":")
         spec = {"host": host, "port": port or None}
     if not isinstance(spec, dict) or not spec.get("host"):
         raise ValueError(f"a server must be a host name, 'host:port' or a dict with 'host', got {spec!r}")

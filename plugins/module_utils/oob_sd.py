@@ -62,15 +62,17 @@ SE_DACL_PROTECTED = 0x1000
 SE_SELF_RELATIVE = 0x8000
 ACL_REVISION = 2
 ACL_REVISION_DS = 4
+_DACL_FLAGS = ((SE_DACL_PROTECTED, "P"), (SE_DACL_AUTO_INHERIT_REQ, "AR"), (SE_DACL_AUTO_INHERITED, "AI"))
+_SD_FIELDS = ("owner", "group", "sacl", "dacl")  # offsets in the header, in this order
 WINDOWS_ORDER = ("sacl", "dacl", "owner", "group")
 SAMBA_ORDER = ("owner", "group", "sacl", "dacl")
 
-_ACE_OBJECT_TYPE_PRESENT = 0x1
-_ACE_INHERITED_OBJECT_TYPE_PRESENT = 0x2
+_PRESENT_BITS = (0x1, 0x2)  # ACE_OBJECT_TYPE_PRESENT, ACE_INHERITED_OBJECT_TYPE_PRESENT
 _SID_RE = re.compile(r"^[Ss]-1-([0-9]+|0[xX][0-9a-fA-F]+)((?:-[0-9]+)*)$")
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-# SDDL (2.5.1.1) tokens, in the order Windows prints them
+# SDDL (2.5.1.1) tokens; rights and flags in the order Windows prints them (ascending bits)
+# fmt: off
 _TYPE_LETTERS = {0x00: "A", 0x01: "D", 0x02: "AU", 0x03: "AL", 0x05: "OA", 0x06: "OD", 0x07: "OU", 0x08: "OL",
                  0x09: "XA", 0x0A: "XD", 0x0B: "ZA", 0x0D: "XU", 0x11: "ML", 0x12: "RA", 0x13: "SP"}
 _FLAG_LETTERS = ((0x01, "OI"), (0x02, "CI"), (0x04, "NP"), (0x08, "IO"), (0x10, "ID"), (0x40, "SA"), (0x80, "FA"))
@@ -87,6 +89,7 @@ SDDL_SID_ALIASES: dict[str, str] = {
     "S-1-5-32-556": "NO", "S-1-5-32-558": "MU", "S-1-5-32-559": "LU", "S-1-5-32-568": "IS", "S-1-5-32-569": "CY",
     "S-1-5-32-573": "ER", "S-1-5-32-579": "AA", "S-1-5-32-580": "RM",
 }
+# fmt: on
 
 
 def _unpack(fmt: str, data: bytes, offset: int, what: str) -> tuple:
@@ -119,10 +122,6 @@ def sid_to_bytes(sid: str) -> bytes:
     if authority >= 2**48 or len(subs) > 15 or any(s >= 2**32 for s in subs):
         raise ValueError(f"invalid SID string {sid!r}: authority < 2^48, at most 15 sub-authorities < 2^32")
     return struct.pack(f"<BB6s{len(subs)}I", 1, len(subs), authority.to_bytes(6, "big"), *subs)
-
-
-def _normalize_sid(sid: str) -> str:
-    return sid_from_bytes(sid_to_bytes(sid))[0]
 
 
 def guid_from_bytes(b: bytes) -> str:
@@ -163,7 +162,7 @@ class Ace:
             if not isinstance(value, int) or not 0 <= value < 2**bits:
                 raise ValueError(f"ACE {name} {value!r} is not an unsigned {bits}-bit integer")
         if self.raw is None or self.sid:
-            object.__setattr__(self, "sid", _normalize_sid(self.sid))
+            object.__setattr__(self, "sid", sid_from_bytes(sid_to_bytes(self.sid))[0])
         for name in ("object_type", "inherited_object_type"):
             value = getattr(self, name)
             if value is not None:
@@ -185,7 +184,7 @@ class Ace:
         ace_type, flags, size = _unpack("<BBH", data, offset, "ACE header")
         if size < 4 or offset + size > len(data):
             raise ValueError(f"ACE at offset {offset} has size {size}, but {len(data) - offset} bytes remain")
-        body = bytes(data[offset:offset + size])
+        body = bytes(data[offset : offset + size])
         try:
             ace = cls._parse(ace_type, flags, body)
         except ValueError:
@@ -203,7 +202,7 @@ class Ace:
         if ace_type in OBJECT_ACE_TYPES:
             (present,) = _unpack("<I", body, 8, "object ACE flags")
             pos = 12
-            for i, bit in enumerate((_ACE_OBJECT_TYPE_PRESENT, _ACE_INHERITED_OBJECT_TYPE_PRESENT)):
+            for i, bit in enumerate(_PRESENT_BITS):
                 if present & bit:
                     guids[i] = guid_from_bytes(_unpack("16s", body, pos, "object ACE GUID")[0])
                     pos += 16
@@ -216,20 +215,24 @@ class Ace:
             return self.raw
         body = struct.pack("<I", self.mask)
         if self.ace_type in OBJECT_ACE_TYPES:
-            present = (_ACE_OBJECT_TYPE_PRESENT if self.object_type else 0) | (
-                _ACE_INHERITED_OBJECT_TYPE_PRESENT if self.inherited_object_type else 0)
-            body += struct.pack("<I", present)
-            body += b"".join(guid_to_bytes(g) for g in (self.object_type, self.inherited_object_type) if g)
+            guids = (self.object_type, self.inherited_object_type)
+            body += struct.pack("<I", (0x1 if self.object_type else 0) | (0x2 if self.inherited_object_type else 0))
+            body += b"".join(guid_to_bytes(guid) for guid in guids if guid)
         body += sid_to_bytes(self.sid)
         body += b"\0" * (-len(body) % 4)
         return struct.pack("<BBH", self.ace_type, self.flags, 4 + len(body)) + body
 
     def to_sddl(self) -> str:
         """SDDL ace_string (2.5.1.1), e.g. ``(OA;CIIO;CCDC;bf967a86-...;;S-1-5-21-1-2-3-1103)``."""
-        return "({};{};{};{};{};{})".format(
-            _TYPE_LETTERS.get(self.ace_type, f"0x{self.ace_type:02x}"), _letters(self.flags, _FLAG_LETTERS),
-            _letters(self.mask, _RIGHT_LETTERS) if self.mask else "0x0", self.object_type or "",
-            self.inherited_object_type or "", SDDL_SID_ALIASES.get(self.sid, self.sid))
+        fields = [
+            _TYPE_LETTERS.get(self.ace_type, f"0x{self.ace_type:02x}"),
+            _letters(self.flags, _FLAG_LETTERS),
+            _letters(self.mask, _RIGHT_LETTERS) if self.mask else "0x0",
+            self.object_type or "",
+            self.inherited_object_type or "",
+            SDDL_SID_ALIASES.get(self.sid, self.sid),
+        ]
+        return "(" + ";".join(fields) + ")"
 
 
 def _letters(value: int, table: Sequence[tuple[int, str]]) -> str:
@@ -244,7 +247,7 @@ def acl_from_bytes(data: bytes, offset: int) -> tuple[int, list[Ace]]:
     revision, _, size, count, _ = _unpack("<BBHHH", data, offset, "ACL header")
     if size < 8 or offset + size > len(data):
         raise ValueError(f"ACL at offset {offset} has size {size}, but {len(data) - offset} bytes remain")
-    acl, pos, aces = bytes(data[offset:offset + size]), 8, []
+    acl, pos, aces = bytes(data[offset : offset + size]), 8, []
     for _ in range(count):
         ace, ace_size = Ace.from_bytes(acl, pos)
         aces.append(ace)
@@ -279,12 +282,13 @@ class SecurityDescriptor:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SecurityDescriptor:
-        revision, sbz1, control, owner, group, sacl, dacl = _unpack("<BBHIIII", data, 0, "security descriptor header")
+        """Decode a self-relative security descriptor, remembering the order of its components."""
+        revision, sbz1, control, *offsets = _unpack("<BBHIIII", data, 0, "security descriptor header")
         if revision != 1:
             raise ValueError(f"security descriptor revision {revision} is not 1")
         if not control & SE_SELF_RELATIVE:
             raise ValueError("security descriptor is not self-relative (SE_SELF_RELATIVE not set)")
-        at = {"owner": owner, "group": group, "sacl": sacl, "dacl": dacl}
+        at = {name: offsets[i] for i, name in enumerate(_SD_FIELDS)}
         for name, off in at.items():
             if off and not 20 <= off < len(data):
                 raise ValueError(f"security descriptor {name} offset {off} is outside the {len(data)} bytes")
@@ -294,12 +298,13 @@ class SecurityDescriptor:
         if at["sacl"]:
             sacl_size = _unpack("<H", data, at["sacl"] + 2, "SACL header")[0]
             acl_from_bytes(data, at["sacl"])  # validate only
-            sd.sacl_raw = bytes(data[at["sacl"]:at["sacl"] + sacl_size])
+            sd.sacl_raw = bytes(data[at["sacl"] : at["sacl"] + sacl_size])
         if at["dacl"]:
             sd.dacl_revision, sd.dacl = acl_from_bytes(data, at["dacl"])
         return sd
 
     def to_bytes(self) -> bytes:
+        """Encode in ``order``; the present bits follow the components, the other control bits are kept."""
         parts = {
             "owner": sid_to_bytes(self.owner) if self.owner is not None else None,
             "group": sid_to_bytes(self.group) if self.group is not None else None,
@@ -313,15 +318,12 @@ class SecurityDescriptor:
         for name in list(self.order) + [n for n in WINDOWS_ORDER if n not in self.order]:
             if parts.get(name) is not None:
                 offsets[name], body, pos = pos, body + parts[name], pos + len(parts[name])
-        header = struct.pack("<BBHIIII", self.revision, self.sbz1, control,
-                             offsets["owner"], offsets["group"], offsets["sacl"], offsets["dacl"])
-        return header + body
+        return struct.pack("<BBHIIII", self.revision, self.sbz1, control, *(offsets[n] for n in _SD_FIELDS)) + body
 
     def dacl_sddl(self) -> str:
         """``D:`` + DACL flags (P, AR, AI) + ACE strings; ``D:NO_ACCESS_CONTROL`` for a NULL DACL (DACL present
         bit set, no ACL), ``""`` when there is no DACL at all (e.g. not requested with the SD-flags control)."""
-        flags = "".join(f for bit, f in ((SE_DACL_PROTECTED, "P"), (SE_DACL_AUTO_INHERIT_REQ, "AR"),
-                                         (SE_DACL_AUTO_INHERITED, "AI")) if self.control & bit)
+        flags = "".join(letters for bit, letters in _DACL_FLAGS if self.control & bit)
         if self.dacl is None:
             return "D:" + flags + "NO_ACCESS_CONTROL" if self.control & SE_DACL_PRESENT else ""
         return "D:" + flags + "".join(a.to_sddl() for a in self.dacl)
@@ -343,30 +345,27 @@ def canonical_insert(aces: Sequence[Ace], ace: Ace) -> list[Ace]:
     """A new list with ``ace`` inserted in canonical position, existing ACEs untouched and in order: an explicit
     deny after the leading explicit-deny block, an explicit allow before the first inherited ACE. An inherited
     ``ace`` is appended (inherited ACEs are normally the DC's business)."""
-    rank = _rank(ace)
-    index = len(aces)
-    if rank < 2:
-        index = next((i for i, a in enumerate(aces) if _rank(a) > rank), len(aces))
-    return list(aces[:index]) + [ace] + list(aces[index:])
+    index = len(aces) if ace.is_inherited else next((i for i, a in enumerate(aces) if _rank(a) > _rank(ace)), len(aces))
+    return [*aces[:index], ace, *aces[index:]]
 
 
-def _same_target(a: Ace, b: Ace) -> bool:
-    return (a.ace_type, a.sid, a.object_type, a.inherited_object_type) == (
-        b.ace_type, b.sid, b.object_type, b.inherited_object_type) and (
-        a.ace_type in _PARSED_TYPES or a.raw == b.raw)
+def _target(ace: Ace) -> tuple:
+    """What an ACE is about, for semantic comparison (opaque ACE types also compare their bytes)."""
+    raw = None if ace.ace_type in _PARSED_TYPES else ace.raw
+    return ace.ace_type, ace.sid, ace.object_type, ace.inherited_object_type, raw
 
 
 def find_equivalent(aces: Sequence[Ace], ace: Ace) -> int | None:
     """Index of the first explicit ACE granting/denying at least what ``ace`` does: same type, SID, GUIDs and
     inheritance flags (INHERITED ignored), mask a superset of ``ace.mask``; None if there is none."""
+    want = (_target(ace), ace.flags & ~INHERITED)
     for i, cand in enumerate(aces):
-        if (not cand.is_inherited and _same_target(cand, ace) and cand.flags == ace.flags & ~INHERITED
-                and cand.mask & ace.mask == ace.mask):
+        if not cand.is_inherited and (_target(cand), cand.flags) == want and cand.mask & ace.mask == ace.mask:
             return i
     return None
 
 
 def remove_exact(aces: Sequence[Ace], ace: Ace) -> list[Ace]:
     """A new list without the explicit ACEs equal to ``ace`` in type, SID, flags, mask and GUIDs."""
-    return [a for a in aces
-            if a.is_inherited or not (_same_target(a, ace) and (a.flags, a.mask) == (ace.flags, ace.mask))]
+    key = (_target(ace), ace.flags, ace.mask)
+    return [a for a in aces if a.is_inherited or (_target(a), a.flags, a.mask) != key]

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -190,10 +189,16 @@ import random
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_ad_container import TOKEN_ATTRIBUTE, explicit_sddl_lines, next_token, plan_dacl, read_token
+from ansible.module_utils.oob_ad_container import (
+    TOKEN_ATTRIBUTE,
+    explicit_sddl_lines,
+    next_token,
+    plan_dacl,
+    read_token,
+)
 from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, escape_filter_value, parse_server
-from ansible.module_utils.oob_sd import SecurityDescriptor, sid_to_bytes, sid_from_bytes
+from ansible.module_utils.oob_sd import SecurityDescriptor, sid_from_bytes, sid_to_bytes
 
 MAX_WRITE_ATTEMPTS = 5
 CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "container"}
@@ -269,8 +274,11 @@ def read_container(domain: Domain) -> None:
         domain.token = read_token(entries[0]["attributes"].get(TOKEN_ATTRIBUTE.lower()))
         raw = entries[0]["attributes"].get("ntsecuritydescriptor")
         if not raw:
-            raise LdapError("rights", f"{domain.dn}: the DC returned no security descriptor; "
-                                      f"the bind account {domain.session.user} cannot read its permissions")  # fmt: skip
+            raise LdapError(
+                "rights",
+                f"{domain.dn}: the DC returned no security descriptor; "
+                f"the bind account {domain.session.user} cannot read its permissions",
+            )
         domain.sd = SecurityDescriptor.from_bytes(raw[0])
         domain.missing = []
     else:
@@ -318,7 +326,9 @@ def apply_domain(domain: Domain, params: dict, sid: str) -> None:
             return
         domain.sd.dacl = plan["aces"]
         try:
-            domain.session.replace_dacl(domain.dn, domain.sd.to_bytes(), TOKEN_ATTRIBUTE, domain.token, next_token(domain.token))
+            domain.session.replace_dacl(
+                domain.dn, domain.sd.to_bytes(), TOKEN_ATTRIBUTE, domain.token, next_token(domain.token)
+            )
         except LdapError as exc:
             if exc.kind != "conflict":
                 raise
@@ -347,7 +357,12 @@ def run(module: AnsibleModule) -> dict:
             if sid is None:
                 sid = resolve_principal(domain, params["principal"])
             read_container(domain)
-            if domain.missing and len(domain.missing) > 1 and not params["create_parents"] and params["state"] == "present":
+            if (
+                domain.missing
+                and len(domain.missing) > 1
+                and not params["create_parents"]
+                and params["state"] == "present"
+            ):
                 raise LdapError("parent", f"{domain.missing[0]} does not exist in {domain.dns_name}: create it, "
                                           "or set create_parents=true")  # fmt: skip
         # 2. plan
@@ -359,7 +374,9 @@ def run(module: AnsibleModule) -> dict:
                 domain.plan = {"aces": [], "added": [], "removed": []}
                 domain.missing = []  # absent never creates
             else:
-                domain.plan = plan_dacl(current or [], sid, params["rights"], params["state"], params["protect_from_deletion"])
+                domain.plan = plan_dacl(
+                    current or [], sid, params["rights"], params["state"], params["protect_from_deletion"]
+                )
             domain.to_create = list(domain.missing)
             domain_changed = bool(domain.missing or domain.plan["added"] or domain.plan["removed"])
             changed = changed or domain_changed

@@ -18,10 +18,16 @@ def netns_run(ns: str, *cmd: str, timeout: float = 20) -> subprocess.CompletedPr
     return subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True, text=True, timeout=timeout)
 
 
-def ldaps(user: str = "Administrator@lab.example", password: str = labconfig.ADMIN_PASSWORD, forest: str = "lab") -> Connection:
+def ldaps(
+    user: str = "Administrator@lab.example", password: str = labconfig.ADMIN_PASSWORD, forest: str = "lab"
+) -> Connection:
     """A bound LDAPS connection, independent of the project's code (raw ldap3)."""
     f = labconfig.FORESTS[forest]
-    tls = Tls(ca_certs_file=str(labconfig.dc_ca_file(forest)), validate=ssl.CERT_REQUIRED, valid_names=[labconfig.dc_fqdn(forest)])
+    tls = Tls(
+        ca_certs_file=str(labconfig.dc_ca_file(forest)),
+        validate=ssl.CERT_REQUIRED,
+        valid_names=[labconfig.dc_fqdn(forest)],
+    )
     server = Server(f["dc_ip"], port=636, use_ssl=True, tls=tls, get_info=NONE, connect_timeout=5)
     return Connection(server, user=user, password=password, auto_bind=True, check_names=False)
 

@@ -7,13 +7,19 @@ import uuid
 
 import ad_container
 import pytest
+from ansible.module_utils import oob_ldap
+from ansible.module_utils.oob_sd import (
+    ACCESS_ALLOWED,
+    FULL_CONTROL,
+    Ace,
+    SecurityDescriptor,
+    canonical_insert,
+    sid_from_bytes,
+)
 from labutil import highest_usn, labconfig, ldaps
 from ldap3 import MODIFY_REPLACE
 from ldap3.core.exceptions import LDAPInsufficientAccessRightsResult
 from ldap3.protocol.microsoft import security_descriptor_control
-
-from ansible.module_utils import oob_ldap
-from ansible.module_utils.oob_sd import ACCESS_ALLOWED, FULL_CONTROL, Ace, SecurityDescriptor, canonical_insert, sid_from_bytes
 
 DC = labconfig.FORESTS["lab"]
 BASE = DC["base_dn"]
@@ -47,7 +53,9 @@ def write_dacl(conn, dn, sd):
 
 def delete_tree(conn, dn):
     """Remove a test container, its protection first (deny Delete for Everyone stops Administrator too)."""
-    if not conn.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["nTSecurityDescriptor"], controls=SD_CTL):
+    if not conn.search(
+        dn, "(objectClass=*)", search_scope="BASE", attributes=["nTSecurityDescriptor"], controls=SD_CTL
+    ):
         return
     sd = read_dacl(conn, dn)
     sd.dacl = [a for a in sd.dacl if not a.is_deny or a.is_inherited]
@@ -98,7 +106,9 @@ def test_converge_idempotence_drift_and_check_mode(run_module, admin, ou):
     sd.dacl = [a for a in sd.dacl if a.to_sddl() != FULL.format(sid=sid)]
     write_dacl(admin, dn, sd)
     usn = highest_usn(admin)
-    status, check = run_module(ad_container.main, args([ou], protect_from_deletion=True, _ansible_check_mode=True, _ansible_diff=True))
+    status, check = run_module(
+        ad_container.main, args([ou], protect_from_deletion=True, _ansible_check_mode=True, _ansible_diff=True)
+    )
     assert status == "exit" and check["changed"] is True
     assert check["containers"][0]["added"] == [FULL.format(sid=sid)]
     assert check["containers"][0]["removed"] == []
@@ -141,7 +151,9 @@ def test_least_privilege_allows_computers_only(run_module, admin, ou):
         assert site.add(amt, ["top", "person", "organizationalPerson", "user", "computer"], attrs), site.result
         assert site.modify(amt, {"description": [(MODIFY_REPLACE, ["AMT device"])]}), site.result
         assert site.delete(amt), site.result
-        assert not site.add(f"CN=contact-{uuid.uuid4().hex[:6]},{dn}", ["top", "person", "organizationalPerson", "contact"])
+        assert not site.add(
+            f"CN=contact-{uuid.uuid4().hex[:6]},{dn}", ["top", "person", "organizationalPerson", "contact"]
+        )
         assert site.result["result"] == 50  # insufficientAccessRights
     finally:
         site.unbind()

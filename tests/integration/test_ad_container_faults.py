@@ -28,7 +28,11 @@ def fails(run_module, **kw):
 
 def test_dc_unreachable(run_module, admin):
     usn = highest_usn(admin)
-    res = fails(run_module, domains=[{"dns_name": "lab.example", "servers": [{"host": "dc9.lab.example", "address": "198.51.100.99"}]}], timeout=1)
+    res = fails(
+        run_module,
+        domains=[{"dns_name": "lab.example", "servers": [{"host": "dc9.lab.example", "address": "198.51.100.99"}]}],
+        timeout=1,
+    )
     assert res["error"] == "unreachable"
     assert "no domain controller could be used: dc9.lab.example (198.51.100.99:636): unreachable" in res["msg"]
     assert highest_usn(admin) == usn
@@ -37,8 +41,9 @@ def test_dc_unreachable(run_module, admin):
 def test_failover_to_the_next_dc(run_module, admin):
     name = f"AMT Fault {uuid.uuid4().hex[:8]}"
     try:
-        status, res = run_module(ad_container.main, args([name], timeout=1, domains=[{"dns_name": "lab.example", "servers": [
-            {"host": "dc9.lab.example", "address": "198.51.100.99"}, SERVER]}]))  # fmt: skip
+        dead = {"host": "dc9.lab.example", "address": "198.51.100.99"}
+        domains = [{"dns_name": "lab.example", "servers": [dead, SERVER]}]
+        status, res = run_module(ad_container.main, args([name], timeout=1, domains=domains))
         assert status == "exit" and res["containers"][0]["server"] == SERVER["host"]
     finally:
         delete_tree(admin, f"OU={name},{BASE}")
@@ -52,7 +57,10 @@ def test_bad_credentials(run_module):
 
 
 def test_tls_name_mismatch(run_module):
-    res = fails(run_module, domains=[{"dns_name": "lab.example", "servers": [{"host": "evil.lab.example", "address": SERVER["address"]}]}])
+    res = fails(
+        run_module,
+        domains=[{"dns_name": "lab.example", "servers": [{"host": "evil.lab.example", "address": SERVER["address"]}]}],
+    )
     assert res["error"] == "tls"
     assert "TLS validation failed" in res["msg"] and "'evil.lab.example' is a name in it" in res["msg"]
 
@@ -81,7 +89,9 @@ def test_filter_special_characters_are_escaped(run_module):
 
 def test_insufficient_rights(run_module, admin):
     usn = highest_usn(admin)
-    res = fails(run_module, bind_user=f"LAB\\{labconfig.SITE_SERVER['sam']}", bind_password=labconfig.SITE_SERVER_PASSWORD)
+    res = fails(
+        run_module, bind_user=f"LAB\\{labconfig.SITE_SERVER['sam']}", bind_password=labconfig.SITE_SERVER_PASSWORD
+    )
     assert res["error"] == "rights"
     assert "insufficient rights to create OU=AMT Fault" in res["msg"] and "as LAB\\SCCM01$" in res["msg"]
     assert highest_usn(admin) == usn
@@ -91,18 +101,32 @@ def test_missing_parent_needs_create_parents(run_module, admin):
     usn = highest_usn(admin)
     res = fails(run_module, path=["No Such Parent", "AMT"])
     assert res["error"] == "parent"
-    assert res["msg"] == f"OU=No Such Parent,{BASE} does not exist in lab.example: create it, or set create_parents=true"
+    assert (
+        res["msg"] == f"OU=No Such Parent,{BASE} does not exist in lab.example: create it, or set create_parents=true"
+    )
     assert highest_usn(admin) == usn
 
 
 def test_bad_input_is_refused_before_any_io(run_module):
-    assert "invalid input: 'lab..example' is not a DNS domain name" in fails(run_module, domains=[{"dns_name": "lab..example", "servers": ["x"]}])["msg"]
+    assert (
+        "invalid input: 'lab..example' is not a DNS domain name"
+        in fails(run_module, domains=[{"dns_name": "lab..example", "servers": ["x"]}])["msg"]
+    )
     assert "invalid input: path elements must be non-empty names" in fails(run_module, path=["  "])["msg"]
-    assert "principal_domain other.example is not one of the listed domains" in fails(run_module, principal_domain="other.example")["msg"]
-    assert "server port must be a number" in fails(run_module, domains=[{"dns_name": "lab.example", "servers": ["dc1:ldaps"]}])["msg"]
+    assert (
+        "principal_domain other.example is not one of the listed domains"
+        in fails(run_module, principal_domain="other.example")["msg"]
+    )
+    assert (
+        "server port must be a number"
+        in fails(run_module, domains=[{"dns_name": "lab.example", "servers": ["dc1:ldaps"]}])["msg"]
+    )
 
 
-@pytest.mark.parametrize("name", ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first", " spaces around ", "nul\x00inside"])
+@pytest.mark.parametrize(
+    "name",
+    ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first", " spaces around ", "nul\x00inside"],
+)
 def test_special_characters_in_names(run_module, admin, name):
     from ansible.module_utils.oob_ldap_names import escape_dn_value
 

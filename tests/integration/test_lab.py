@@ -11,7 +11,7 @@ import uuid
 import dns.resolver
 import pytest
 from labutil import ROOT, netns_run
-from ldap3 import SASL, GSSAPI, Connection, Server, Tls
+from ldap3 import GSSAPI, SASL, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPSocketOpenError
 
 
@@ -49,7 +49,12 @@ def test_ldaps_refuses_a_certificate_for_another_name(lab):
 def test_kerberos_gssapi_bind(lab, kerberos):
     kerberos("Administrator@LAB.EXAMPLE", lab.ADMIN_PASSWORD)
     # GSSAPI inside TLS: Samba requires sign/seal for a plain-LDAP SASL bind, which ldap3 does not negotiate
-    conn = Connection(_ldaps_server(lab, lab.dc_fqdn("lab")), authentication=SASL, sasl_mechanism=GSSAPI, sasl_credentials=(lab.dc_fqdn("lab"),))
+    conn = Connection(
+        _ldaps_server(lab, lab.dc_fqdn("lab")),
+        authentication=SASL,
+        sasl_mechanism=GSSAPI,
+        sasl_credentials=(lab.dc_fqdn("lab"),),
+    )
     assert conn.bind(), conn.result
     assert _bound_as_administrator(conn)
     conn.unbind()
@@ -93,7 +98,9 @@ def test_amt_subnet_reaches_the_service_point_and_it_records_the_bytes(lab):
     assert proc.returncode == 0, proc.stderr
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        entries = [json.loads(line) for line in lab.SP_RECORD.read_text().splitlines()] if lab.SP_RECORD.exists() else []
+        entries = (
+            [json.loads(line) for line in lab.SP_RECORD.read_text().splitlines()] if lab.SP_RECORD.exists() else []
+        )
         mine = [e for e in entries if e["data_hex"] == marker]
         if mine:
             assert mine[0]["peer"] == lab.AMT_HOSTS["amt1"]  # routed, not NATed

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible.module_utils.oob_ldap_names import (
     base_dn_from_dns,
     container_dn,

@@ -68,9 +68,9 @@ def fixture(name: str) -> bytes:
         ("S-1-1-0", "010100000000000100000000"),
         ("S-1-5-11", "01010000000000050b000000"),
         ("S-1-5-32-544", "01020000000000052000000020020000"),
-        ("S-1-5-21-1-2-3-1103", "010500000000000515000000010000000200000003000000" "4f040000"),
-        ("S-1-5-21-4294967295-0-1", "010400000000000515000000" "ffffffff" "00000000" "01000000"),
-        ("S-1-0x010000000000-1", "0101010000000000" "01000000"),  # authority >= 2^32 is written in hex
+        ("S-1-5-21-1-2-3-1103", "0105000000000005150000000100000002000000030000004f040000"),
+        ("S-1-5-21-4294967295-0-1", "010400000000000515000000ffffffff0000000001000000"),
+        ("S-1-0x010000000000-1", "010101000000000001000000"),  # authority >= 2^32 is written in hex
         ("S-1-5", "0100000000000005"),
     ],
 )
@@ -87,8 +87,26 @@ def test_sid_to_bytes_accepts_lowercase_s_and_leading_zeros():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "S-1", "S-1-", "S-1-5-", "S-2-5-32", "X-1-5-18", "S-1-5-32-544-", "S-1-5--32", "S-1-5-4294967296",
-     "S-1-281474976710656-1", "S-1-5" + "-1" * 16, " S-1-5-18", "S-1-5-18 ", "S-1-5-１８", "S-1-0x-1", "AU", None, 5],
+    [
+        "",
+        "S-1",
+        "S-1-",
+        "S-1-5-",
+        "S-2-5-32",
+        "X-1-5-18",
+        "S-1-5-32-544-",
+        "S-1-5--32",
+        "S-1-5-4294967296",
+        "S-1-281474976710656-1",
+        "S-1-5" + "-1" * 16,
+        " S-1-5-18",
+        "S-1-5-18 ",
+        "S-1-5-１８",
+        "S-1-0x-1",
+        "AU",
+        None,
+        5,
+    ],
 )
 def test_sid_to_bytes_rejects(text):
     with pytest.raises(ValueError, match="invalid SID string"):
@@ -132,9 +150,17 @@ def test_guid_both_directions(text, hexbytes):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "bf967a86-0de6-11d0-a285-00aa003049e", "bf967a86-0de6-11d0-a285-00aa003049e22",
-     "bf967a860de611d0a28500aa003049e2", "{bf967a86-0de6-11d0-a285-00aa003049e2",
-     "zf967a86-0de6-11d0-a285-00aa003049e2", "urn:uuid:" + GUID_COMPUTER_CLASS, " " + GUID_COMPUTER_CLASS, None],
+    [
+        "",
+        "bf967a86-0de6-11d0-a285-00aa003049e",
+        "bf967a86-0de6-11d0-a285-00aa003049e22",
+        "bf967a860de611d0a28500aa003049e2",
+        "{bf967a86-0de6-11d0-a285-00aa003049e2",
+        "zf967a86-0de6-11d0-a285-00aa003049e2",
+        "urn:uuid:" + GUID_COMPUTER_CLASS,
+        " " + GUID_COMPUTER_CLASS,
+        None,
+    ],
 )
 def test_guid_to_bytes_rejects(text):
     with pytest.raises(ValueError, match="invalid GUID"):
@@ -155,19 +181,48 @@ def test_guid_from_bytes_rejects(data):
     [
         (Ace(ACCESS_ALLOWED, 0, FULL_CONTROL, "S-1-5-18"), "(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;SY)"),
         (Ace(ACCESS_ALLOWED, INHERITED | CONTAINER_INHERIT, LIST_CHILDREN, "S-1-5-32-554"), "(A;CIID;LC;;;RU)"),
-        (Ace(ACCESS_DENIED, OBJECT_INHERIT | CONTAINER_INHERIT, DELETE_TREE | DELETE, USER_SID),
-         f"(D;OICI;DTSD;;;{USER_SID})"),
+        (
+            Ace(ACCESS_DENIED, OBJECT_INHERIT | CONTAINER_INHERIT, DELETE_TREE | DELETE, USER_SID),
+            f"(D;OICI;DTSD;;;{USER_SID})",
+        ),
         (Ace(ACCESS_DENIED, NO_PROPAGATE_INHERIT | CONTAINER_INHERIT, 0x10000000, "S-1-1-0"), "(D;CINP;GA;;;WD)"),
-        (Ace(ACCESS_ALLOWED_OBJECT, CONTAINER_INHERIT | INHERIT_ONLY, CREATE_CHILD | DELETE_CHILD, USER_SID,
-             GUID_COMPUTER_CLASS), f"(OA;CIIO;CCDC;{GUID_COMPUTER_CLASS};;{USER_SID})"),
-        (Ace(ACCESS_ALLOWED_OBJECT, CONTAINER_INHERIT | INHERIT_ONLY, READ_PROPERTY, "S-1-5-11", None, GUID_USER_CLASS),
-         f"(OA;CIIO;RP;;{GUID_USER_CLASS};AU)"),
-        (Ace(ACCESS_ALLOWED_OBJECT, 0, READ_PROPERTY | WRITE_PROPERTY | CONTROL_ACCESS, "S-1-5-10",
-             "91e647de-d96f-4b70-9557-d63ff4f3ccd8", GUID_USER_CLASS),
-         f"(OA;;RPWPCR;91e647de-d96f-4b70-9557-d63ff4f3ccd8;{GUID_USER_CLASS};PS)"),
+        (
+            Ace(
+                ACCESS_ALLOWED_OBJECT,
+                CONTAINER_INHERIT | INHERIT_ONLY,
+                CREATE_CHILD | DELETE_CHILD,
+                USER_SID,
+                GUID_COMPUTER_CLASS,
+            ),
+            f"(OA;CIIO;CCDC;{GUID_COMPUTER_CLASS};;{USER_SID})",
+        ),
+        (
+            Ace(
+                ACCESS_ALLOWED_OBJECT,
+                CONTAINER_INHERIT | INHERIT_ONLY,
+                READ_PROPERTY,
+                "S-1-5-11",
+                None,
+                GUID_USER_CLASS,
+            ),
+            f"(OA;CIIO;RP;;{GUID_USER_CLASS};AU)",
+        ),
+        (
+            Ace(
+                ACCESS_ALLOWED_OBJECT,
+                0,
+                READ_PROPERTY | WRITE_PROPERTY | CONTROL_ACCESS,
+                "S-1-5-10",
+                "91e647de-d96f-4b70-9557-d63ff4f3ccd8",
+                GUID_USER_CLASS,
+            ),
+            f"(OA;;RPWPCR;91e647de-d96f-4b70-9557-d63ff4f3ccd8;{GUID_USER_CLASS};PS)",
+        ),
         (Ace(ACCESS_ALLOWED_OBJECT, 0, READ_PROPERTY, "S-1-5-9"), "(OA;;RP;;;ED)"),
-        (Ace(ACCESS_DENIED_OBJECT, 0, CREATE_CHILD, "S-1-3-0", GUID_COMPUTER_CLASS),
-         f"(OD;;CC;{GUID_COMPUTER_CLASS};;CO)"),
+        (
+            Ace(ACCESS_DENIED_OBJECT, 0, CREATE_CHILD, "S-1-3-0", GUID_COMPUTER_CLASS),
+            f"(OD;;CC;{GUID_COMPUTER_CLASS};;CO)",
+        ),
         (Ace(ACCESS_ALLOWED, 0, 0x01000000, "S-1-5-32-544"), "(A;;0x1000000;;;BA)"),  # ACCESS_SYSTEM_SECURITY
         (Ace(ACCESS_ALLOWED, 0, 0x01000010, "S-1-5-32-545"), "(A;;0x1000010;;;BU)"),  # not fully expressible
         (Ace(ACCESS_ALLOWED, 0, 0, "S-1-5-7"), "(A;;0x0;;;AN)"),
@@ -180,8 +235,12 @@ def test_ace_to_sddl(ace, sddl):
 
 @pytest.mark.parametrize(
     ("object_type", "inherited_object_type", "present", "size"),
-    [(None, None, 0, 24), (GUID_COMPUTER_CLASS, None, 1, 40), (None, GUID_USER_CLASS, 2, 40),
-     (GUID_COMPUTER_CLASS, GUID_USER_CLASS, 3, 56)],
+    [
+        (None, None, 0, 24),
+        (GUID_COMPUTER_CLASS, None, 1, 40),
+        (None, GUID_USER_CLASS, 2, 40),
+        (GUID_COMPUTER_CLASS, GUID_USER_CLASS, 3, 56),
+    ],
 )
 def test_object_ace_bytes(object_type, inherited_object_type, present, size):
     ace = Ace(ACCESS_ALLOWED_OBJECT, CONTAINER_INHERIT, CREATE_CHILD, "S-1-5-11", object_type, inherited_object_type)
@@ -196,7 +255,8 @@ def test_object_ace_bytes(object_type, inherited_object_type, present, size):
 
 def test_ace_normalizes_sid_and_guid_case():
     assert Ace(ACCESS_ALLOWED_OBJECT, 0, 1, "s-1-5-011", GUID_COMPUTER_CLASS.upper()) == Ace(
-        ACCESS_ALLOWED_OBJECT, 0, 1, "S-1-5-11", GUID_COMPUTER_CLASS)
+        ACCESS_ALLOWED_OBJECT, 0, 1, "S-1-5-11", GUID_COMPUTER_CLASS
+    )
 
 
 @pytest.mark.parametrize(
@@ -282,8 +342,10 @@ def test_real_descriptors_round_trip(name, expected):
 
 def test_real_dacl_sddl():
     sddl = SecurityDescriptor.from_bytes(fixture("computers_dacl")).dacl_sddl()
-    assert sddl.startswith(f"D:AI(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;SY)(A;;CCDCLCSWRPWPLOCRRCWDWO;;;{DOMAIN_ADMINS})"
-                           f"(OA;;CCDC;{GUID_COMPUTER_CLASS};;AO)")
+    assert sddl.startswith(
+        f"D:AI(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;SY)(A;;CCDCLCSWRPWPLOCRRCWDWO;;;{DOMAIN_ADMINS})"
+        f"(OA;;CCDC;{GUID_COMPUTER_CLASS};;AO)"
+    )
     assert sddl.endswith("(A;CIID;LC;;;RU)(A;CIID;CCLCSWRPWPLOCRSDRCWDWO;;;BA)")
 
 
@@ -312,15 +374,21 @@ def test_acl_revision_raised_for_object_aces_only():
 
 def test_new_descriptor_uses_windows_order():
     sacl = acl_to_bytes(ACL_REVISION, [])
-    sd = SecurityDescriptor(owner="S-1-5-32-544", group="S-1-5-18", sacl_raw=sacl,
-                            dacl=[Ace(ACCESS_ALLOWED, 0, FULL_CONTROL, "S-1-5-18")])
+    sd = SecurityDescriptor(
+        owner="S-1-5-32-544", group="S-1-5-18", sacl_raw=sacl, dacl=[Ace(ACCESS_ALLOWED, 0, FULL_CONTROL, "S-1-5-18")]
+    )
     data = sd.to_bytes()
     revision, _, control, owner, group, sacl_at, dacl_at = struct.unpack_from("<BBHIIII", data)
     assert (revision, control) == (1, SE_SELF_RELATIVE | SE_DACL_PRESENT | SE_SACL_PRESENT)
     assert sacl_at == 20 and dacl_at == 28 and owner == 28 + 28 and group == owner + 16 == len(data) - 12
     back = SecurityDescriptor.from_bytes(data)
     assert (back.order, back.owner, back.group, back.sacl_raw, back.dacl) == (
-        ("sacl", "dacl", "owner", "group"), sd.owner, sd.group, sacl, sd.dacl)
+        ("sacl", "dacl", "owner", "group"),
+        sd.owner,
+        sd.group,
+        sacl,
+        sd.dacl,
+    )
 
 
 def test_added_component_goes_after_the_original_ones():
@@ -336,8 +404,11 @@ def test_added_component_goes_after_the_original_ones():
     [
         (SE_SELF_RELATIVE | SE_DACL_PRESENT, None, "D:NO_ACCESS_CONTROL"),
         (SE_SELF_RELATIVE, None, ""),
-        (SE_SELF_RELATIVE | SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED, [Ace(ACCESS_ALLOWED, 0, 4, "S-1-5-11")],
-         "D:PAI(A;;LC;;;AU)"),
+        (
+            SE_SELF_RELATIVE | SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED,
+            [Ace(ACCESS_ALLOWED, 0, 4, "S-1-5-11")],
+            "D:PAI(A;;LC;;;AU)",
+        ),
         (SE_SELF_RELATIVE, [], "D:"),
     ],
 )
@@ -385,8 +456,7 @@ def test_corrupted_descriptors_raise_only_value_error(name):
         ("0100048000000000000000000000000014000000" + "0400080001000000", "truncated ACE header"),
         ("0100048000000000000000000000000014000000" + "04000c0001000000" + "00000400", "truncated ACE mask"),
         ("0100048000000000000000000000000014000000" + "04000c0001000000" + "00000c00", "ACE at offset 8 has size 12"),
-        ("0100048000000000000000000000000014000000" + "0400100001000000" + "00000800ff000f00",
-         "truncated SID"),
+        ("0100048000000000000000000000000014000000" + "0400100001000000" + "00000800ff000f00", "truncated SID"),
     ],
 )
 def test_malformed_descriptors(data, message):
@@ -450,15 +520,30 @@ def test_canonical_insert_appends_inherited():
 
 @pytest.mark.parametrize(
     ("codes", "canonical"),
-    [("", True), ("D", True), ("DdAaIJ", True), ("DAIJI", True), ("AD", False), ("DIA", False), ("IA", False),
-     ("ID", False)],
+    [
+        ("", True),
+        ("D", True),
+        ("DdAaIJ", True),
+        ("DAIJI", True),
+        ("AD", False),
+        ("DIA", False),
+        ("IA", False),
+        ("ID", False),
+    ],
 )
 def test_is_canonical(codes, canonical):
     assert is_canonical(shape(codes)) is canonical
 
 
-def _allow(*, mask=CREATE_CHILD | DELETE_CHILD, flags=0, sid="S-1-5-11", object_type=GUID_COMPUTER_CLASS,
-           inherited_object_type=None, ace_type=ACCESS_ALLOWED_OBJECT) -> Ace:
+def _allow(
+    *,
+    mask=CREATE_CHILD | DELETE_CHILD,
+    flags=0,
+    sid="S-1-5-11",
+    object_type=GUID_COMPUTER_CLASS,
+    inherited_object_type=None,
+    ace_type=ACCESS_ALLOWED_OBJECT,
+) -> Ace:
     return Ace(ace_type, flags, mask, sid, object_type, inherited_object_type)
 
 
