@@ -206,7 +206,7 @@ class Ace:
                 if present & bit:
                     guids[i] = guid_from_bytes(_unpack("16s", body, pos, "object ACE GUID")[0])
                     pos += 16
-        sid, _ = sid_from_bytes(body, pos)
+        sid = sid_from_bytes(body, pos)[0]
         return cls(ace_type, flags, mask, sid, guids[0], guids[1])
 
     def to_bytes(self) -> bytes:
@@ -237,18 +237,18 @@ class Ace:
 
 def _letters(value: int, table: Sequence[tuple[int, str]]) -> str:
     """SDDL letters for ``value`` when every bit has one, else ``0x...``."""
-    if value & ~sum(bit for bit, _ in table):
+    if value & ~sum(entry[0] for entry in table):
         return f"0x{value:x}"
     return "".join(letters for bit, letters in table if value & bit)
 
 
 def acl_from_bytes(data: bytes, offset: int) -> tuple[int, list[Ace]]:
     """Decode the ACL (2.4.5) at ``offset``; return its AclRevision and ACEs."""
-    revision, _, size, count, _ = _unpack("<BBHHH", data, offset, "ACL header")
+    revision, _sbz1, size, count, _sbz2 = _unpack("<BBHHH", data, offset, "ACL header")
     if size < 8 or offset + size > len(data):
         raise ValueError(f"ACL at offset {offset} has size {size}, but {len(data) - offset} bytes remain")
     acl, pos, aces = bytes(data[offset : offset + size]), 8, []
-    for _ in range(count):
+    for _index in range(count):
         ace, ace_size = Ace.from_bytes(acl, pos)
         aces.append(ace)
         pos += ace_size
