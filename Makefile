@@ -66,6 +66,7 @@ sanity: deps
 
 bench: lab-up
 	$(BIN)/python bench/ldap_ops.py
+	$(BIN)/python bench/lab_updown.py
 
 clean: lab-down
 	rm -rf .cache lab/.state

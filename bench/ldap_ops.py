@@ -14,12 +14,13 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(ROOT / "plugins" / "modules")]
 
-import ad_container  # noqa: E402
-import conftest  # noqa: E402,F401  (puts plugins on the import path)
-from labutil import labconfig, ldaps  # noqa: E402
+import conftest  # noqa: E402,F401  (joins plugins/module_utils to ansible.module_utils)
+from labutil import ldaps  # noqa: E402
 from test_ad_container import BASE, FakeModule, ad_container_defaults, args, delete_tree  # noqa: E402
+
+import ad_container  # noqa: E402  # isort: skip
 
 
 def run(path, **extra):
@@ -47,7 +48,6 @@ def main() -> int:
     finally:
         delete_tree(admin, f"OU={name},{BASE}")
         admin.unbind()
-        _ = labconfig
 
 
 if __name__ == "__main__":

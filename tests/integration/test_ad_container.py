@@ -231,3 +231,65 @@ class FakeModule:
 
     def warn(self, msg):
         self.warnings.append(msg)
+
+
+@pytest.mark.parametrize("tls", ["ldaps", "starttls"])
+def test_kerberos_bind_with_in_memory_credentials(run_module, admin, ou, monkeypatch, tmp_path, tls):
+    """auth=kerberos with a user and password: credentials acquired in memory, no ccache written."""
+    monkeypatch.setenv("KRB5_CONFIG", str(labconfig.KRB5_CONFIG))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path}/must-not-exist")
+    status, res = run_module(
+        ad_container.main, args([ou], auth="kerberos", tls=tls, bind_user="Administrator@LAB.EXAMPLE")
+    )
+    assert status == "exit", res
+    assert res["changed"] is True and res["containers"][0]["server"] == SERVER["host"]
+    assert not (tmp_path / "must-not-exist").exists()
+
+
+def test_kerberos_bind_from_a_ccache(run_module, admin, ou, kerberos):
+    kerberos("Administrator@LAB.EXAMPLE", labconfig.ADMIN_PASSWORD)  # kinit into a private ccache
+    status, res = run_module(ad_container.main, args([ou], auth="kerberos", bind_user=None, bind_password=None))
+    assert status == "exit", res
+    assert res["changed"] is True
+
+
+def test_kerberos_bad_password_is_a_clear_error(run_module, monkeypatch):
+    monkeypatch.setenv("KRB5_CONFIG", str(labconfig.KRB5_CONFIG))
+    status, res = run_module(
+        ad_container.main,
+        args(["AMT never"], auth="kerberos", bind_user="Administrator@LAB.EXAMPLE", bind_password="wrong"),
+    )
+    assert status == "fail" and res["error"] == "credentials"
+    assert res["msg"].startswith("Kerberos refused Administrator@LAB.EXAMPLE:")
+
+
+def test_every_domain_gets_the_same_path(run_module, admin, ou):
+    """Two domains. Samba cannot host a child domain, so the second "domain" is a naming context stand-in: an OU of
+    the same DC given as its base_dn. The per-domain read, plan and write, and the principal lookup in
+    principal_domain only, are what this exercises."""
+    branch = f"OU={ou},{BASE}"
+    assert admin.add(branch, "organizationalUnit"), admin.result
+    domains = [
+        {"dns_name": "lab.example", "servers": [SERVER]},
+        {"dns_name": "branch.lab.example", "base_dn": branch, "servers": [SERVER]},
+    ]
+    status, res = run_module(ad_container.main, args(["AMT"], domains=domains, principal_domain="lab.example"))
+    assert status == "exit", res
+    try:
+        assert [c["distinguished_name"] for c in res["containers"]] == [f"OU=AMT,{BASE}", f"OU=AMT,{branch}"]
+        assert [c["ldap_operations"]["searches"] for c in res["containers"]][0] >= 2  # principal looked up here
+        full = FULL.format(sid=res["principal_sid"])
+        for c in res["containers"]:
+            assert c["added"] == [full]
+            assert full in [a.to_sddl() for a in read_dacl(admin, c["distinguished_name"]).dacl]
+    finally:
+        delete_tree(admin, f"OU=AMT,{BASE}")
+
+
+def test_nothing_is_written_when_one_domain_cannot_be_read(run_module, admin, ou):
+    usn = highest_usn(admin)
+    dead = {"host": "dc1.other.example", "address": "198.51.100.99"}
+    domains = [{"dns_name": "lab.example", "servers": [SERVER]}, {"dns_name": "gone.example", "servers": [dead]}]
+    status, res = run_module(ad_container.main, args([ou], domains=domains, timeout=1))
+    assert status == "fail" and res["error"] == "unreachable"
+    assert highest_usn(admin) == usn
