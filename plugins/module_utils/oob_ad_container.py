@@ -28,14 +28,12 @@ from ansible.module_utils.oob_sd import (
     GUID_COMPUTER_CLASS,
     INHERIT_ONLY,
     Ace,
-    canonical_insert,
-    find_equivalent,
-    remove_exact,
+    plan_owned_aces,
 )
 
 EVERYONE = "S-1-1-0"
 
-# The write token (see oob_ldap.Session.replace_dacl): a value of the container's multi-valued extensionName that
+# The write token (see oob_ldap.Session.modify_guarded): a value of the container's multi-valued extensionName that
 # counts the DACL writes made by this project, so that two concurrent runs cannot overwrite each other's ACEs.
 TOKEN_ATTRIBUTE = "extensionName"
 TOKEN_PREFIX = "oob-prep:dacl-serial:"
@@ -78,17 +76,7 @@ def plan_dacl(aces: list[Ace], sid: str, rights: str, state: str, protect: bool 
     elif protect is False:
         unwanted.append(protection_ace())
 
-    new, added, removed = list(aces), [], []
-    for ace in unwanted:
-        kept = remove_exact(new, ace)
-        if len(kept) != len(new):
-            removed.append(ace)
-            new = kept
-    for ace in wanted:
-        if find_equivalent(new, ace) is None:
-            new = canonical_insert(new, ace)
-            added.append(ace)
-    return {"aces": new, "added": added, "removed": removed}
+    return plan_owned_aces(aces, wanted, unwanted)
 
 
 def read_token(values: list) -> str | None:

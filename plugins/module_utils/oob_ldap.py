@@ -129,26 +129,35 @@ class Session:
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("create", dn, exc) from None
 
-    def replace_dacl(self, dn: str, sd_bytes: bytes, token_attr: str, token_old: str | None, token_new: str) -> None:
-        """Replace the DACL only if ``token_attr`` still holds ``token_old`` (compare-and-swap).
+    def modify_guarded(self, dn: str, changes: dict, token: tuple, sd_bytes: bytes | None = None) -> None:
+        """Apply ``changes`` (ldap3 modify form) and, if given, a new DACL, only if the token is unchanged.
 
-        AD has no conditional write for nTSecurityDescriptor, but a modify request is atomic: deleting the value we
-        read and adding the next one in the same request fails as a whole (noSuchAttribute, or attributeOrValueExists
-        when there was none) if another writer changed the token since our read. Raises LdapError('conflict') then.
+        ``token`` is (attribute, value read or None, next value). AD has no conditional write for
+        nTSecurityDescriptor, but a modify request is atomic: deleting the token value we read and adding the next
+        one in the same request fails as a whole (noSuchAttribute, or attributeOrValueExists when there was none) if
+        another writer changed the token since our read. Raises LdapError('conflict') then (docs/adr/0002).
         """
+        token_attr, token_old, token_new = token
+        request = dict(changes)
         token_ops = [(ldap3.MODIFY_DELETE, [token_old])] if token_old else []
-        token_ops.append((ldap3.MODIFY_ADD, [token_new]))
+        request[token_attr] = [*token_ops, (ldap3.MODIFY_ADD, [token_new])]
+        if sd_bytes is not None:
+            request["nTSecurityDescriptor"] = [(ldap3.MODIFY_REPLACE, [sd_bytes])]
         self.ops["writes"] += 1
         try:
-            self.conn.modify(
-                dn,
-                {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [sd_bytes])], token_attr: token_ops},
-                controls=security_descriptor_control(sdflags=SD_FLAGS_DACL),
-            )
+            self.conn.modify(dn, request, controls=security_descriptor_control(sdflags=SD_FLAGS_DACL))
         except (ldap_exc.LDAPNoSuchAttributeResult, ldap_exc.LDAPAttributeOrValueExistsResult):
             raise LdapError("conflict", f"{dn} was changed by another writer since it was read") from None
         except ldap_exc.LDAPOperationResult as exc:
-            raise self._op_error("write the security descriptor of", dn, exc) from None
+            raise self._op_error("modify", dn, exc) from None
+
+    def modify(self, dn: str, changes: dict) -> None:
+        """A plain modify (ldap3 form), e.g. adding a value to a multi-valued attribute."""
+        self.ops["writes"] += 1
+        try:
+            self.conn.modify(dn, changes)
+        except ldap_exc.LDAPOperationResult as exc:
+            raise self._op_error("modify", dn, exc) from None
 
     def close(self) -> None:
         try:

@@ -369,3 +369,22 @@ def remove_exact(aces: Sequence[Ace], ace: Ace) -> list[Ace]:
     """A new list without the explicit ACEs equal to ``ace`` in type, SID, flags, mask and GUIDs."""
     key = (_target(ace), ace.flags, ace.mask)
     return [a for a in aces if a.is_inherited or (_target(a), a.flags, a.mask) != key]
+
+
+def plan_owned_aces(aces: Sequence[Ace], wanted: Sequence[Ace], unwanted: Sequence[Ace]) -> dict:
+    """Plan a DACL change for the ACEs a tool owns: {'aces': new list, 'added': [...], 'removed': [...]}.
+
+    ``unwanted`` ACEs are removed only where an explicit ACE is exactly equal; ``wanted`` ACEs are inserted in
+    canonical order unless an explicit ACE already grants or denies at least as much. Every other ACE is kept.
+    """
+    new, added, removed = list(aces), [], []
+    for ace in unwanted:
+        kept = remove_exact(new, ace)
+        if len(kept) != len(new):
+            removed.append(ace)
+            new = kept
+    for ace in wanted:
+        if find_equivalent(new, ace) is None:
+            new = canonical_insert(new, ace)
+            added.append(ace)
+    return {"aces": new, "added": added, "removed": removed}

@@ -242,7 +242,7 @@ class Domain:
         self.dn = self.levels[-1]
         self.session = None
         self.sd = None  # SecurityDescriptor of the container, None when it does not exist
-        self.token = None  # our write token (compare-and-swap), see oob_ldap.Session.replace_dacl
+        self.token = None  # our write token (compare-and-swap), see oob_ldap.Session.modify_guarded
         self.missing: list[str] = []  # levels of the path that do not exist (yet)
         self.to_create: list[str] = []
         self.plan: dict = {}
@@ -326,9 +326,8 @@ def apply_domain(domain: Domain, params: dict, sid: str) -> None:
             return
         domain.sd.dacl = plan["aces"]
         try:
-            domain.session.replace_dacl(
-                domain.dn, domain.sd.to_bytes(), TOKEN_ATTRIBUTE, domain.token, next_token(domain.token)
-            )
+            token = (TOKEN_ATTRIBUTE, domain.token, next_token(domain.token))
+            domain.session.modify_guarded(domain.dn, {}, token, domain.sd.to_bytes())
         except LdapError as exc:
             if exc.kind != "conflict":
                 raise

@@ -181,7 +181,7 @@ def test_concurrent_runs_lose_no_ace(run_module, admin, ou, monkeypatch):
     dn = f"OU={ou},{BASE}"
     run_module(ad_container.main, args([ou], principal="Administrator"))  # the container exists; both runs must write
     barrier = threading.Barrier(2, timeout=10)
-    real_replace = oob_ldap.Session.replace_dacl
+    real_replace = oob_ldap.Session.modify_guarded
     first_write = set()
 
     def racing_replace(self, target, *rest):
@@ -190,7 +190,7 @@ def test_concurrent_runs_lose_no_ace(run_module, admin, ou, monkeypatch):
             barrier.wait()  # both have read and planned; now both write
         return real_replace(self, target, *rest)
 
-    monkeypatch.setattr(oob_ldap.Session, "replace_dacl", racing_replace)
+    monkeypatch.setattr(oob_ldap.Session, "modify_guarded", racing_replace)
     results = {}
 
     def one(principal):
