@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(RO
 
 import conftest  # noqa: E402,F401  (joins plugins/module_utils to ansible.module_utils)
 from labutil import ldaps  # noqa: E402
-from test_ad_container import BASE, FakeModule, ad_container_defaults, args, delete_tree  # noqa: E402
+from test_ad_container_lab import BASE, FakeModule, ad_container_defaults, args, delete_tree  # noqa: E402
 
 import ad_container  # noqa: E402  # isort: skip
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import ssl
 import time
 
-from ansible.module_utils.oob_ldap_names import parse_server
+from ansible.module_utils.oob_ldap_names import escape_filter_value, parse_server
+from ansible.module_utils.oob_sd import sid_from_bytes, sid_to_bytes
 
 try:
     import ldap3
@@ -174,6 +175,41 @@ class Session:
             )
         hint = RESULT_HINTS.get(code, getattr(exc, "description", "error"))
         return LdapError("operation", f"could not {what} {dn} on {self.server['host']}: {hint} ({code}: {detail})")
+
+
+def resolve_principals(session: Session, base_dn: str, names: list[str], where: str) -> dict:
+    """Map each name (a sAMAccountName, or a SID which is kept as it is) to its SID, with one search for all.
+
+    Raises LdapError('principal') naming every principal that is missing or ambiguous.
+    """
+    sids = {n: n.upper() for n in names if n.upper().startswith("S-1-")}
+    for sid in sids.values():
+        sid_to_bytes(sid)  # a malformed SID is refused here (ValueError)
+    wanted = [n for n in names if n not in sids]
+    if not wanted:
+        return sids
+    flt = "(|" + "".join(f"(sAMAccountName={escape_filter_value(n)})" for n in wanted) + ")"
+    found: dict = {}
+    for entry in session.search(base_dn, flt, ["sAMAccountName", "objectSid"], scope="SUBTREE"):
+        attrs = entry["attributes"]
+        if attrs.get("objectsid") and attrs.get("samaccountname"):
+            found.setdefault(attrs["samaccountname"][0].decode("utf-8").lower(), []).append(attrs["objectsid"][0])
+    problems = []
+    for name in wanted:
+        hits = found.get(name.lower(), [])
+        if len(hits) == 1:
+            sids[name] = sid_from_bytes(hits[0])[0]
+        elif not hits:
+            hint = f"; computer accounts end in $: did you mean {name}$?" if not name.endswith("$") else ""
+            problems.append(
+                f"principal {name!r} not found in {where} (searched (sAMAccountName={escape_filter_value(name)}) "
+                f"under {base_dn}){hint}"
+            )
+        else:
+            problems.append(f"principal {name!r} is ambiguous in {where}")
+    if problems:
+        raise LdapError("principal", "; ".join(problems))
+    return sids
 
 
 def _tls(params: dict, host: str):

@@ -196,9 +196,9 @@ from ansible.module_utils.oob_ad_container import (
     plan_dacl,
     read_token,
 )
-from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, escape_filter_value, parse_server
-from ansible.module_utils.oob_sd import SecurityDescriptor, sid_from_bytes, sid_to_bytes
+from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec, resolve_principals
+from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, parse_server
+from ansible.module_utils.oob_sd import SecurityDescriptor, sid_to_bytes
 
 MAX_WRITE_ATTEMPTS = 5
 CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "container"}
@@ -292,22 +292,6 @@ def _exists(domain: Domain, dn: str) -> bool:
     return bool(domain.session.search(dn, "(objectClass=*)", ["objectClass"]))
 
 
-def resolve_principal(domain: Domain, principal: str) -> str:
-    if principal.upper().startswith("S-1-"):
-        return principal.upper()
-    flt = f"(sAMAccountName={escape_filter_value(principal)})"
-    entries = domain.session.search(domain.base_dn, flt, ["objectSid"], scope="SUBTREE")
-    entries = [e for e in entries if e["attributes"].get("objectsid")]
-    if not entries:
-        hint = f"; computer accounts end in $: did you mean {principal}$?" if not principal.endswith("$") else ""
-        raise LdapError("principal", f"principal {principal!r} not found in {domain.dns_name} "
-                                     f"(searched {flt} under {domain.base_dn}){hint}")  # fmt: skip
-    if len(entries) > 1:
-        raise LdapError("principal", f"principal {principal!r} is ambiguous in {domain.dns_name}: "
-                                     + ", ".join(e["dn"] for e in entries))  # fmt: skip
-    return sid_from_bytes(entries[0]["attributes"]["objectsid"][0])[0]
-
-
 def apply_domain(domain: Domain, params: dict, sid: str) -> None:
     """Create what is missing, then write the DACL (compare-and-swap) until our ACEs are in it."""
     for dn in domain.missing:
@@ -354,7 +338,8 @@ def run(module: AnsibleModule) -> dict:
         for domain in sorted(domains, key=lambda d: d.dns_name != pdom):  # the principal's domain first
             domain.session = connect(domain.servers, params)
             if sid is None:
-                sid = resolve_principal(domain, params["principal"])
+                principal = params["principal"]
+                sid = resolve_principals(domain.session, domain.base_dn, [principal], domain.dns_name)[principal]
             read_container(domain)
             if (
                 domain.missing

@@ -7,7 +7,7 @@ import uuid
 import ad_container
 import pytest
 from labutil import highest_usn, labconfig, ldaps
-from test_ad_container import BASE, SERVER, args, delete_tree
+from test_ad_container_lab import BASE, SERVER, args, delete_tree
 
 
 @pytest.fixture()
