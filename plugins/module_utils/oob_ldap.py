@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
 
 DEFAULT_PORTS = {"ldaps": 636, "starttls": 389, "none": 389}
 SD_FLAGS_DACL = 0x04
+SD_FLAGS_OWNER = 0x01
 
 # LDAP result codes worth a specific message (RFC 4511 and AD)
 RESULT_HINTS = {
@@ -96,13 +97,21 @@ class Session:
 
     # --- reads ---------------------------------------------------------------------------------------------------
     def search(
-        self, base: str, flt: str, attributes: list[str], scope: str = "BASE", dacl_only: bool = False
+        self,
+        base: str,
+        flt: str,
+        attributes: list[str],
+        scope: str = "BASE",
+        *,
+        dacl_only: bool = False,
+        sd_flags: int = 0,
     ) -> list[dict]:
         """Search and return entries as {'dn': ..., 'attributes': {name: [raw bytes, ...]}}; [] if base is absent.
 
         A missing base returns [] and sets ``self.last_matched_dn`` to the deepest existing ancestor the DC named.
         """
-        controls = security_descriptor_control(sdflags=SD_FLAGS_DACL) if dacl_only else None
+        sd_flags = sd_flags or (SD_FLAGS_DACL if dacl_only else 0)
+        controls = security_descriptor_control(sdflags=sd_flags) if sd_flags else None
         self.ops["searches"] += 1
         self.last_matched_dn = None
         try:
@@ -130,8 +139,8 @@ class Session:
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("create", dn, exc) from None
 
-    def modify_guarded(self, dn: str, changes: dict, token: tuple, sd_bytes: bytes | None = None) -> None:
-        """Apply ``changes`` (ldap3 modify form) and, if given, a new DACL, only if the token is unchanged.
+    def modify_guarded(self, dn: str, replace: dict, token: tuple, sd_bytes: bytes | None = None) -> None:
+        """Replace the attributes in ``replace`` (name -> values) and, if given, the DACL, if the token is unchanged.
 
         ``token`` is (attribute, value read or None, next value). AD has no conditional write for
         nTSecurityDescriptor, but a modify request is atomic: deleting the token value we read and adding the next
@@ -139,7 +148,7 @@ class Session:
         another writer changed the token since our read. Raises LdapError('conflict') then (docs/adr/0002).
         """
         token_attr, token_old, token_new = token
-        request = dict(changes)
+        request = {attr: [(ldap3.MODIFY_REPLACE, list(values))] for attr, values in replace.items()}
         token_ops = [(ldap3.MODIFY_DELETE, [token_old])] if token_old else []
         request[token_attr] = [*token_ops, (ldap3.MODIFY_ADD, [token_new])]
         if sd_bytes is not None:
@@ -152,11 +161,20 @@ class Session:
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("modify", dn, exc) from None
 
-    def modify(self, dn: str, changes: dict) -> None:
-        """A plain modify (ldap3 form), e.g. adding a value to a multi-valued attribute."""
+    def add_values(self, dn: str, attr: str, values: list) -> None:
+        """Add values to a multi-valued attribute (atomic on the DC: no read-modify-write)."""
+        self._modify_values(dn, attr, ldap3.MODIFY_ADD if HAS_LDAP3 else None, values)
+
+    def delete_values(self, dn: str, attr: str, values: list) -> None:
+        """Remove values from a multi-valued attribute."""
+        self._modify_values(dn, attr, ldap3.MODIFY_DELETE if HAS_LDAP3 else None, values)
+
+    def _modify_values(self, dn: str, attr: str, operation, values: list) -> None:
         self.ops["writes"] += 1
         try:
-            self.conn.modify(dn, changes)
+            self.conn.modify(dn, {attr: [(operation, list(values))]})
+        except (ldap_exc.LDAPAttributeOrValueExistsResult, ldap_exc.LDAPNoSuchAttributeResult):
+            pass  # already as wanted (a concurrent run did it)
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("modify", dn, exc) from None
 

@@ -1,0 +1,346 @@
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only AD CS checks: certificate-template escalation rules and the CA certificate. No I/O, no Ansible.
+
+Escalation rules follow Certipy 5 (ESC1, ESC2, ESC3, ESC4, ESC15) plus ESC17 (the enrollee supplies the subject and
+the EKUs include server authentication), which the AMT web server template trips by design: ConfigMgr's site
+server requests one certificate per AMT device with the device's FQDN in the request. It is therefore reported as
+``accepted`` when only accepted principals (the site server) can enroll, and as ``fail`` otherwise.
+
+Access is evaluated the way Windows' access check does for one SID, without group expansion: ACEs are walked in
+DACL order, inherit-only ACEs are skipped, and for each right the first ACE that allows or denies it decides. A deny
+for a group the principal belongs to is therefore not seen (a deny for Domain Users does not remove a user who has
+Enroll of their own), and the rights of nested group members are not reported under their own SIDs.
+Enroll and AutoEnroll are both counted as "can enroll" (as Certipy and Locksmith do), which errs on the side of
+reporting. Per-attribute WriteProperty (an object ACE naming one attribute) is not counted for ESC4.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Sequence
+
+from ansible.module_utils.oob_sd import (
+    ACCESS_ALLOWED,
+    ACCESS_ALLOWED_OBJECT,
+    ACCESS_DENIED,
+    ACCESS_DENIED_OBJECT,
+    CONTROL_ACCESS,
+    FULL_CONTROL,
+    INHERIT_ONLY,
+    READ_CONTROL,
+    SELF_WRITE,
+    WRITE_DAC,
+    WRITE_OWNER,
+    WRITE_PROPERTY,
+    Ace,
+    sid_from_bytes,
+    sid_to_bytes,
+)
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - check_ca_certificate reports it
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+
+ENROLL_GUID = "0e10c968-78fb-11d2-90d4-00c04f79dc55"
+AUTOENROLL_GUID = "a05b8cc2-17bc-4802-a710-e7c15ab866a2"
+GENERIC_ALL = 0x10000000
+GENERIC_WRITE = 0x40000000
+# The AD rights (CONTROL_ACCESS, FULL_CONTROL, WRITE_DAC, WRITE_OWNER, WRITE_PROPERTY) are oob_sd's, imported above.
+
+PEND_ALL_REQUESTS = 0x2  # msPKI-Enrollment-Flag: CA manager approval
+ENROLLEE_SUPPLIES_SUBJECT = 0x1  # msPKI-Certificate-Name-Flag
+EKU_SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+EKU_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+EKU_SMART_CARD_LOGON = "1.3.6.1.4.1.311.20.2.2"
+EKU_PKINIT = "1.3.6.1.5.2.3.4"
+EKU_ANY_PURPOSE = "2.5.29.37.0"
+EKU_REQUEST_AGENT = "1.3.6.1.4.1.311.20.2.1"
+CLIENT_AUTH_EKUS = frozenset((EKU_CLIENT_AUTH, EKU_SMART_CARD_LOGON, EKU_PKINIT, EKU_ANY_PURPOSE))
+
+EVERYONE = "S-1-1-0"
+# Everyone, Authenticated Users, BUILTIN\Users; plus domain-relative Domain Users (513) and Domain Computers (515)
+BROAD_PRINCIPALS = frozenset((EVERYONE, "S-1-5-11", "S-1-5-32-545"))
+BROAD_RIDS = frozenset((513, 515))
+# SYSTEM, Enterprise Domain Controllers, BUILTIN\Administrators; plus the RIDs Certipy treats as admins:
+# 498 Enterprise Read-only DCs, 500 Administrator, 502 krbtgt, 512 Domain Admins, 516 Domain Controllers,
+# 518 Schema Admins, 519 Enterprise Admins, 521 Read-only DCs
+ADMIN_PRINCIPALS = frozenset(("S-1-5-18", "S-1-5-9", "S-1-5-32-544"))
+ADMIN_RIDS = frozenset((498, 500, 502, 512, 516, 518, 519, 521))
+
+_DOMAIN_RID_RE = re.compile(r"^S-1-5-21(?:-[0-9]+){3}-([0-9]+)$")
+_ENROLL = 1 << 32  # pseudo rights beyond the 32-bit access mask: the Enroll and AutoEnroll extended rights
+_AUTOENROLL = 1 << 33
+_ANY_ENROLL = _ENROLL | _AUTOENROLL
+_DANGEROUS = WRITE_DAC | WRITE_OWNER | WRITE_PROPERTY
+_DS_GENERIC_WRITE = READ_CONTROL | SELF_WRITE | WRITE_PROPERTY  # GENERIC_WRITE as AD maps it
+_ACCESS_TYPES = frozenset((ACCESS_ALLOWED, ACCESS_DENIED, ACCESS_ALLOWED_OBJECT, ACCESS_DENIED_OBJECT))
+_WRITE_LABELS = (  # label, bit in the ACE's mask, what it grants
+    ("GenericWrite", GENERIC_WRITE, WRITE_PROPERTY), ("WriteDacl", WRITE_DAC, WRITE_DAC),
+    ("WriteOwner", WRITE_OWNER, WRITE_OWNER), ("WriteProperty", WRITE_PROPERTY, WRITE_PROPERTY),
+)  # fmt: skip
+_UTC = datetime.timezone.utc  # noqa: UP017 - datetime.UTC needs Python 3.11
+
+
+def _normal_sid(sid: str) -> str:
+    """``S-1-...`` in canonical form; ValueError if ``sid`` is not a SID string."""
+    return sid_from_bytes(sid_to_bytes(sid))[0]
+
+
+def _domain_rid(sid: str) -> int | None:
+    match = _DOMAIN_RID_RE.match(sid.upper()) if isinstance(sid, str) else None
+    return int(match.group(1)) if match else None
+
+
+def is_broad(sid: str) -> bool:
+    """True for Everyone, Authenticated Users, BUILTIN\\Users and any domain's Domain Users / Domain Computers."""
+    return isinstance(sid, str) and (sid.upper() in BROAD_PRINCIPALS or _domain_rid(sid) in BROAD_RIDS)
+
+
+def is_admin(sid: str) -> bool:
+    """True for principals that already control the domain or forest (not counted as escalation paths)."""
+    return isinstance(sid, str) and (sid.upper() in ADMIN_PRINCIPALS or _domain_rid(sid) in ADMIN_RIDS)
+
+
+def _effective(ace: Ace) -> int:
+    """What ``ace`` allows or denies on the template itself: generic rights mapped, Enroll/AutoEnroll as pseudo
+    rights. 0 for inherit-only ACEs, other ACE types and object ACEs for other property sets or rights."""
+    if ace.flags & INHERIT_ONLY or ace.ace_type not in _ACCESS_TYPES:
+        return 0
+    mask = ace.mask | (FULL_CONTROL if ace.mask & GENERIC_ALL else 0)
+    mask |= _DS_GENERIC_WRITE if mask & GENERIC_WRITE else 0
+    if ace.object_type is None:
+        return (mask & FULL_CONTROL) | (_ANY_ENROLL if mask & CONTROL_ACCESS else 0)
+    if mask & CONTROL_ACCESS:
+        return {ENROLL_GUID: _ENROLL, AUTOENROLL_GUID: _AUTOENROLL}.get(ace.object_type, 0)
+    return 0
+
+
+def risky_broad_aces(dacl: Sequence[Ace] | None) -> list[Ace]:
+    """Explicit allow ACEs that give a broad group Enroll, AutoEnroll, or write/ownership rights on a template.
+
+    These are what a template for AMT must never carry (ESC1-4, ESC17 for everyone); plain read stays.
+    """
+    return [
+        ace
+        for ace in dacl or []
+        if not ace.is_inherited
+        and not ace.is_deny
+        and is_broad(ace.sid)
+        and _effective(ace) & (_ANY_ENROLL | _DANGEROUS)
+    ]
+
+
+def _labels(ace: Ace, live: int) -> tuple[list[str], list[str]]:
+    """Names for what an allow ACE contributes (``live``: its rights not denied earlier): (enroll, write)."""
+    if ace.object_type == ENROLL_GUID:
+        return ["Enroll"], []
+    if ace.object_type == AUTOENROLL_GUID:
+        return ["AutoEnroll"], []
+    whole = "GenericAll" if ace.mask & GENERIC_ALL else "FullControl" if ace.mask & FULL_CONTROL == FULL_CONTROL else ""
+    enroll = [whole or "AllExtendedRights"] if live & _ANY_ENROLL else []
+    if whole:
+        return enroll, [whole] if live & _DANGEROUS else []
+    return enroll, [name for name, bit, grants in _WRITE_LABELS if ace.mask & bit and live & grants]
+
+
+def _access(dacl: Sequence[Ace] | None) -> dict[str, dict]:
+    """Per SID: {'granted': rights, 'enroll': [labels], 'write': [labels]}; first matching ACE wins per right.
+    ``dacl`` None is a NULL DACL, which gives Everyone full control."""
+    if dacl is None:
+        dacl = [Ace(ACCESS_ALLOWED, 0, GENERIC_ALL, EVERYONE)]
+    state: dict[str, dict] = {}
+    for ace in dacl:
+        if not isinstance(ace, Ace):
+            raise ValueError(f"the DACL must hold oob_sd.Ace objects, got {type(ace).__name__}")
+        rights = _effective(ace)
+        if not rights:
+            continue
+        entry = state.setdefault(ace.sid, {"granted": 0, "denied": 0, "enroll": [], "write": []})
+        if ace.is_deny:
+            entry["denied"] |= rights & ~entry["granted"]
+            continue
+        live = rights & ~entry["denied"]
+        entry["granted"] |= live
+        enroll, write = _labels(ace, live)
+        entry["enroll"].extend(name for name in enroll if name not in entry["enroll"])
+        entry["write"].extend(name for name in write if name not in entry["write"])
+    return state
+
+
+def enrollers(dacl: Sequence[Ace] | None) -> dict[str, list[str]]:
+    """Principals that can enroll (Enroll or AutoEnroll, directly or through AllExtendedRights / FullControl /
+    GenericAll), with the reasons, e.g. {'S-1-5-11': ['Enroll']}. Explicit and inherited ACEs count; a deny for
+    the same SID removes the right if it comes first in the DACL (canonical order puts explicit denies first).
+    Denies for groups the principal is a member of are not evaluated (no group expansion)."""
+    return {sid: e["enroll"] for sid, e in _access(dacl).items() if e["granted"] & _ANY_ENROLL}
+
+
+def dangerous_writers(dacl: Sequence[Ace] | None, owner: str | None) -> dict[str, list[str]]:
+    """ESC4: non-admin principals that can rewrite the template (GenericAll, FullControl, GenericWrite, WriteDacl,
+    WriteOwner, WriteProperty on all properties), plus a non-admin owner ('Owner': owners may always rewrite the
+    DACL)."""
+    found = {sid: e["write"] for sid, e in _access(dacl).items() if e["granted"] & _DANGEROUS and not is_admin(sid)}
+    if owner is not None and not is_admin(owner):
+        found.setdefault(_normal_sid(owner), []).append("Owner")
+    return found
+
+
+def _who(principals: dict[str, list[str]], verb: str) -> str:
+    """'A can enroll (Enroll)' or 'A (Enroll) and B (GenericAll) can enroll'."""
+    parts = [f"{sid} ({', '.join(principals[sid])})" for sid in sorted(principals)]
+    if len(parts) == 1:
+        sid = next(iter(principals))
+        return f"{sid} {verb} ({', '.join(principals[sid])})"
+    return f"{', '.join(parts[:-1])} and {parts[-1]} {verb}"
+
+
+def _template_facts(template: dict) -> tuple[str, int, int, int, int, frozenset[str]]:
+    if not isinstance(template, dict):
+        raise ValueError(f"template must be a dict of decoded attributes, got {type(template).__name__}")
+    keys = ("name", "schema_version", "enrollment_flag", "name_flag", "ra_signature", "ekus")
+    missing = [key for key in keys if key not in template]
+    if missing:
+        raise ValueError(f"template is missing {', '.join(missing)}")
+    name, ekus = template["name"], template["ekus"]
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"template name must be a non-empty string, got {name!r}")
+    for key in keys[1:5]:
+        if not isinstance(template[key], int) or isinstance(template[key], bool):
+            raise ValueError(f"template {name!r}: {key} must be an integer, got {template[key]!r}")
+    if isinstance(ekus, (str, bytes)) or not isinstance(ekus, Iterable) or not all(isinstance(e, str) for e in ekus):
+        raise ValueError(f"template {name!r}: ekus must be a list of OID strings, got {ekus!r}")
+    schema, enrollment_flag, name_flag, ra_signature = (template[key] for key in keys[1:5])
+    return name, schema, enrollment_flag, name_flag, ra_signature, frozenset(e.strip() for e in ekus)
+
+
+def evaluate_escalations(
+    template: dict,
+    dacl: Sequence[Ace] | None,
+    owner: str | None,
+    published: bool,
+    accepted_esc17_principals: Iterable[str] = (),
+) -> list[dict]:
+    """Findings for one template, in rule order: [{rule, severity, template, principals, reason}].
+
+    ESC4 is evaluated always. The enrollment rules (ESC1, ESC2, ESC3, ESC15, ESC17) only on a published template
+    that issues without approval (no PEND_ALL_REQUESTS, msPKI-RA-Signature 0), for its non-admin enrollers (an
+    admin who can enroll gains nothing, and templates copied from Web Server give Domain/Enterprise Admins Enroll).
+    ESC17 is 'accepted' when every non-admin enroller is in ``accepted_esc17_principals`` (SIDs) and none is a broad
+    group; otherwise 'fail', naming the offending principals. All other findings are 'fail'.
+    """
+    name, schema, enrollment_flag, name_flag, ra_signature, ekus = _template_facts(template)
+    accepted = {_normal_sid(sid) for sid in accepted_esc17_principals}
+    findings: list[dict] = []
+
+    def add(rule: str, principals: Iterable[str], reason: str, severity: str = "fail") -> None:
+        findings.append({"rule": rule, "severity": severity, "template": name, "principals": sorted(principals),
+                         "reason": f"{rule} on {name!r}: {reason}"})  # fmt: skip
+
+    writers = dangerous_writers(dacl, owner)
+    if writers:
+        add("ESC4", writers, f"{_who(writers, 'can modify the template')}, so they can make it vulnerable")
+    auto = not enrollment_flag & PEND_ALL_REQUESTS and ra_signature == 0
+    users = {sid: why for sid, why in enrollers(dacl).items() if not is_admin(sid)}
+    if published and auto and users:
+        who = _who(users, "can enroll")
+        supplies = bool(name_flag & ENROLLEE_SUPPLIES_SUBJECT)
+        if supplies and (not ekus or ekus & CLIENT_AUTH_EKUS):
+            eku = "EKUs allow client authentication" if ekus else "template has no EKU (valid for any purpose)"
+            add("ESC1", users, f"{who}, the enrollee supplies the subject and the {eku}")
+        if not ekus or EKU_ANY_PURPOSE in ekus:
+            eku = "EKUs include Any Purpose" if ekus else "template has no EKU (valid for any purpose)"
+            add("ESC2", users, f"{who} and the {eku}")
+        if EKU_REQUEST_AGENT in ekus:
+            add("ESC3", users, f"{who} and the EKUs include Certificate Request Agent, so they can request "
+                               "certificates on behalf of other users")  # fmt: skip
+        if supplies and schema == 1:
+            add("ESC15", users, f"{who} and the enrollee supplies the subject on a schema version 1 template "
+                                "(application policies in the request are honoured)")  # fmt: skip
+        if supplies and EKU_SERVER_AUTH in ekus:
+            cond = f"{who}, the enrollee supplies the subject and the EKUs include server authentication"
+            bad = {sid: "broad group" if is_broad(sid) else "not accepted" for sid in users
+                   if is_broad(sid) or sid not in accepted}  # fmt: skip
+            if bad:
+                detail = ", ".join(f"{sid} ({bad[sid]})" for sid in sorted(bad))
+                add("ESC17", bad, f"{cond}; not accepted: {detail}")
+            else:
+                add("ESC17", users, f"{cond}; accepted by design (only accepted principals can enroll)", "accepted")
+    order = ("ESC1", "ESC2", "ESC3", "ESC4", "ESC15", "ESC17")
+    return sorted(findings, key=lambda finding: order.index(finding["rule"]))
+
+
+def _key_info(key: object) -> tuple[str, int]:
+    """('RSA'|'EC'|'DSA'|'Ed25519'|'Ed448'|class name, bits)."""
+    for kind, name in ((rsa.RSAPublicKey, "RSA"), (ec.EllipticCurvePublicKey, "EC"), (dsa.DSAPublicKey, "DSA")):
+        if isinstance(key, kind):
+            return name, int(key.curve.key_size if name == "EC" else key.key_size)  # type: ignore[attr-defined]
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 448
+    return type(key).__name__, 0
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value
+
+
+def check_ca_certificate(der: bytes, now: datetime.datetime, max_key_bits: int = 2048, warn_days: int = 90) -> dict:
+    """Check a CA certificate (DER, as in cACertificate) for use with Intel AMT.
+
+    Returns {status: pass|warn|fail, subject (RFC 4514), key_type, key_bits, not_after (ISO 8601, UTC), days_left,
+    problems: [sentences]}. fail: not RSA, RSA longer than ``max_key_bits``, expired or not yet valid; warn: fewer
+    than ``warn_days`` days left. ``now`` without a time zone is taken as UTC. ValueError if ``der`` does not parse;
+    ImportError if the cryptography library is missing (see HAS_CRYPTOGRAPHY).
+    """
+    if not HAS_CRYPTOGRAPHY:
+        raise ImportError(f"the cryptography library is required to check CA certificates: {CRYPTOGRAPHY_IMPORT_ERROR}")
+    if not isinstance(now, datetime.datetime):
+        raise ValueError(f"now must be a datetime, got {type(now).__name__}")
+    try:
+        cert = x509.load_der_x509_certificate(bytes(der))
+        subject = cert.subject.rfc4514_string()
+        not_before = _utc(getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before)
+        not_after = _utc(getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"cACertificate is not a DER X.509 certificate: {exc}") from exc
+    try:
+        key_type, key_bits = _key_info(cert.public_key())
+    except (UnsupportedAlgorithm, ValueError) as exc:
+        key_type, key_bits = f"unsupported ({exc})", 0
+    now = _utc(now)
+    days_left = (not_after - now).days
+    problems, warnings = [], []
+    if key_type != "RSA":
+        size = f" ({key_bits} bits)" if key_bits else ""
+        problems.append(f"the CA certificate's key is {key_type}{size}; Intel AMT needs an RSA CA key of at most "
+                        f"{max_key_bits} bits")  # fmt: skip
+    elif key_bits > max_key_bits:
+        article = "an" if str(key_bits).startswith(("8", "11", "18")) else "a"
+        problems.append(f"the CA certificate has {article} {key_bits}-bit RSA key; Intel AMT cannot use CA "
+                        f"certificates with keys longer than {max_key_bits} bits")  # fmt: skip
+    if now >= not_after:
+        problems.append(f"the CA certificate expired on {not_after.isoformat()}")
+    elif now < not_before:
+        problems.append(f"the CA certificate is not valid before {not_before.isoformat()}")
+    elif days_left < warn_days:
+        warnings.append(f"the CA certificate expires in {days_left} days (on {not_after.isoformat()}), "
+                        f"fewer than {warn_days}")  # fmt: skip
+    return {
+        "status": "fail" if problems else "warn" if warnings else "pass",
+        "subject": subject,
+        "key_type": key_type,
+        "key_bits": key_bits,
+        "not_after": not_after.isoformat(),
+        "days_left": days_left,
+        "problems": problems + warnings,
+    }
