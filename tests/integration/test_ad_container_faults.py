@@ -88,6 +88,8 @@ def test_filter_special_characters_are_escaped(run_module):
 
 
 def test_insufficient_rights(run_module, admin):
+    ldaps(user=f"LAB\\{labconfig.SITE_SERVER['sam']}", password=labconfig.SITE_SERVER_PASSWORD).unbind()  # its
+    # first logon writes lastLogonTimestamp (a replicated attribute): let that happen before the USN is taken
     usn = highest_usn(admin)
     res = fails(
         run_module, bind_user=f"LAB\\{labconfig.SITE_SERVER['sam']}", bind_password=labconfig.SITE_SERVER_PASSWORD

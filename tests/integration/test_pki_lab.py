@@ -8,6 +8,7 @@ import uuid
 import ad_cert_template
 import ad_pki_info
 import pytest
+from ansible.module_utils.oob_sd import ACCESS_ALLOWED_OBJECT, CONTROL_ACCESS, Ace, SecurityDescriptor, canonical_insert
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -15,8 +16,6 @@ from cryptography.x509.oid import NameOID
 from labutil import highest_usn, labconfig, ldaps
 from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.protocol.microsoft import security_descriptor_control
-
-from ansible.module_utils.oob_sd import ACCESS_ALLOWED_OBJECT, CONTROL_ACCESS, Ace, SecurityDescriptor, canonical_insert
 
 PKS = "CN=Public Key Services,CN=Services,CN=Configuration,DC=lab,DC=example"
 CA_DN = f"CN={labconfig.CA_NAME},CN=Enrollment Services,{PKS}"
