@@ -13,6 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
+from ldap3 import MODIFY_DELETE
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(ROOT / "plugins" / "modules")]
 
@@ -20,7 +22,9 @@ import conftest  # noqa: E402,F401  (joins plugins/module_utils to ansible.modul
 from labutil import ldaps  # noqa: E402
 from test_ad_container_lab import BASE, FakeModule, ad_container_defaults, args, delete_tree  # noqa: E402
 
+import ad_cert_template  # noqa: E402  # isort: skip
 import ad_container  # noqa: E402  # isort: skip
+from test_pki_lab import template_args  # noqa: E402  # isort: skip
 
 
 def run(path, **extra):
@@ -28,6 +32,22 @@ def run(path, **extra):
     t0 = time.perf_counter()
     result = ad_container.run(FakeModule(params, check_mode=extra.get("check", False)))
     return result, time.perf_counter() - t0
+
+
+def template_noop_ops() -> dict:
+    """LDAP operations of a no-op ad_cert_template run (the template is created first, then removed)."""
+    name = f"AMTBench{uuid.uuid4().hex[:8]}"
+    spec = ad_cert_template.argument_spec()
+    params = dict({k: v.get("default") for k, v in spec.items()}, **template_args(name))
+    admin = ldaps()
+    try:
+        ad_cert_template.run(FakeModule(dict(params)))
+        return ad_cert_template.run(FakeModule(dict(params)))["ldap_operations"]
+    finally:
+        pks = "CN=Public Key Services,CN=Services,CN=Configuration,DC=lab,DC=example"
+        admin.modify(f"CN=LAB-CA,CN=Enrollment Services,{pks}", {"certificateTemplates": [(MODIFY_DELETE, [name])]})
+        admin.delete(f"CN={name},CN=Certificate Templates,{pks}")
+        admin.unbind()
 
 
 def main() -> int:
@@ -39,10 +59,16 @@ def main() -> int:
         ops = noop[-1][0]["containers"][0]["ldap_operations"]
         report = {
             "converge_first": {"ops": first["containers"][0]["ldap_operations"], "seconds": round(t_first, 3)},
-            "noop": {"ops_per_domain": ops, "median_seconds": round(statistics.median(t for _, t in noop), 4),
-                     "changed": any(r["changed"] for r, _ in noop)},
-            "goal_met": ops["searches"] <= 2 and ops["writes"] == 0,
-        }  # fmt: skip
+            "noop": {
+                "ops_per_domain": ops,
+                "median_seconds": round(statistics.median(t for _, t in noop), 4),
+                "changed": any(r["changed"] for r, _ in noop),
+            },
+        }
+        tpl_ops = template_noop_ops()
+        report["cert_template_noop"] = tpl_ops
+        noop_goal = {"searches": 2, "writes": 0}
+        report["goal_met"] = ops["searches"] <= 2 and ops["writes"] == 0 and tpl_ops == noop_goal
         print(json.dumps(report, indent=2))
         return 0 if report["goal_met"] and not report["noop"]["changed"] else 1
     finally:

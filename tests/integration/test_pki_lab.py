@@ -206,3 +206,16 @@ def test_ca_with_a_4096_bit_key_fails_with_the_size(run_module, admin):
         assert ca["row"] == "ca_key_length" and ca["remedy"]
     finally:
         admin.modify(CA_DN, {"cACertificate": [(MODIFY_REPLACE, [original])]})
+
+
+def test_empty_forest_oid_is_a_clear_error(run_module, admin, template):
+    oid_dn = f"CN=OID,{PKS}"
+    usn = highest_usn(admin)
+    admin.modify(oid_dn, {"msPKI-Cert-Template-OID": [(MODIFY_DELETE, [])]})
+    try:
+        status, res = run_module(ad_cert_template.main, template_args(template))
+        assert status == "fail" and res["error"] == "oid"
+        assert res["msg"].startswith(f"the forest OID (msPKI-Cert-Template-OID on {oid_dn}) is empty")
+    finally:
+        admin.modify(oid_dn, {"msPKI-Cert-Template-OID": [(MODIFY_REPLACE, [labconfig.FOREST_OID])]})
+    assert highest_usn(admin) == usn + 2  # our own two edits of CN=OID, nothing from the module
