@@ -108,16 +108,13 @@ class Session:
     ) -> list[dict]:
         """Search and return entries as {'dn': ..., 'attributes': {name: [raw bytes, ...]}}; [] if base is absent.
 
-        A missing base returns [] and sets ``self.last_matched_dn`` to the deepest existing ancestor the DC named.
         """
         sd_flags = sd_flags or (SD_FLAGS_DACL if dacl_only else 0)
         controls = security_descriptor_control(sdflags=sd_flags) if sd_flags else None
         self.ops["searches"] += 1
-        self.last_matched_dn = None
         try:
             self.conn.search(base, flt, search_scope=getattr(ldap3, scope), attributes=attributes, controls=controls)
-        except ldap_exc.LDAPNoSuchObjectResult as exc:
-            self.last_matched_dn = getattr(exc, "dn", None) or None
+        except ldap_exc.LDAPNoSuchObjectResult:
             return []
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("search", base, exc) from None
