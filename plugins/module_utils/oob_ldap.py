@@ -106,9 +106,7 @@ class Session:
         dacl_only: bool = False,
         sd_flags: int = 0,
     ) -> list[dict]:
-        """Search and return entries as {'dn': ..., 'attributes': {name: [raw bytes, ...]}}; [] if base is absent.
-
-        """
+        """Search and return entries as {'dn': ..., 'attributes': {name: [raw bytes, ...]}}; [] if base is absent."""
         sd_flags = sd_flags or (SD_FLAGS_DACL if dacl_only else 0)
         controls = security_descriptor_control(sdflags=sd_flags) if sd_flags else None
         self.ops["searches"] += 1
