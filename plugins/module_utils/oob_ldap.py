@@ -190,6 +190,21 @@ class Session:
         return LdapError("operation", f"could not {what} {dn} on {self.server['host']}: {hint} ({code}: {detail})")
 
 
+def run_ldap_module(argument_spec: dict, run, module_class=None) -> None:
+    """main() of every LDAP module: build the module, run ``run(module)``, and turn bad input (ValueError) and
+    LdapError into a clear failure (``error`` says which kind) instead of a traceback."""
+    if module_class is None:  # pragma: no cover - modules pass their AnsibleModule so tests can patch it
+        from ansible.module_utils.basic import AnsibleModule as module_class  # pylint: disable=import-outside-toplevel
+    module = module_class(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = run(module)
+    except ValueError as exc:
+        module.fail_json(msg=f"invalid input: {exc}")
+    except LdapError as exc:
+        module.fail_json(msg=str(exc), error=exc.kind)
+    module.exit_json(**result)
+
+
 def resolve_principals(session: Session, base_dn: str, names: list[str], where: str) -> dict:
     """Map each name (a sAMAccountName, or a SID which is kept as it is) to its SID, with one search for all.
 

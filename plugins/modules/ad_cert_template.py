@@ -192,7 +192,14 @@ from ansible.module_utils.oob_cert_template import (
     plan_template,
     template_oid,
 )
-from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec, resolve_principals
+from ansible.module_utils.oob_ldap import (
+    LdapError,
+    check_settings,
+    connect,
+    ldap_argument_spec,
+    resolve_principals,
+    run_ldap_module,
+)
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, escape_dn_value, escape_filter_value
 from ansible.module_utils.oob_pki_checks import ENROLL_GUID, is_broad, risky_broad_aces
 from ansible.module_utils.oob_sd import (
@@ -417,14 +424,7 @@ def run(module: AnsibleModule) -> dict:  # noqa: PLR0914 - one linear read → p
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run(module)
-    except ValueError as exc:
-        module.fail_json(msg=f"invalid input: {exc}")
-    except LdapError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    module.exit_json(**result)
+    run_ldap_module(argument_spec(), run, AnsibleModule)
 
 
 if __name__ == "__main__":

@@ -196,7 +196,14 @@ from ansible.module_utils.oob_ad_container import (
     plan_dacl,
     read_token,
 )
-from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec, resolve_principals
+from ansible.module_utils.oob_ldap import (
+    LdapError,
+    check_settings,
+    connect,
+    ldap_argument_spec,
+    resolve_principals,
+    run_ldap_module,
+)
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, parse_server
 from ansible.module_utils.oob_sd import SecurityDescriptor, sid_to_bytes
 
@@ -400,14 +407,7 @@ def run(module: AnsibleModule) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run(module)
-    except ValueError as exc:
-        module.fail_json(msg=f"invalid input: {exc}")
-    except LdapError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    module.exit_json(**result)
+    run_ldap_module(argument_spec(), run, AnsibleModule)
 
 
 if __name__ == "__main__":

@@ -114,11 +114,11 @@ from ansible.module_utils.oob_cert_template import normalise_flag
 from ansible.module_utils.oob_ldap import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
-    LdapError,
     check_settings,
     connect,
     ldap_argument_spec,
     resolve_principals,
+    run_ldap_module,
 )
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value
 from ansible.module_utils.oob_pki_checks import HAS_CRYPTOGRAPHY, check_ca_certificate, evaluate_escalations
@@ -167,6 +167,8 @@ def template_facts(name: str, attrs: dict) -> dict:
 
 
 def run(module: AnsibleModule) -> dict:
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"))
     p = module.params
     for warning in check_settings(p):
         module.warn(warning)
@@ -259,16 +261,7 @@ def run(module: AnsibleModule) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"))
-    try:
-        result = run(module)
-    except ValueError as exc:
-        module.fail_json(msg=f"invalid input: {exc}")
-    except LdapError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    module.exit_json(**result)
+    run_ldap_module(argument_spec(), run, AnsibleModule)
 
 
 if __name__ == "__main__":

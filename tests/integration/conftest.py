@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labutil import ROOT, labconfig  # noqa: E402
+from labutil import ROOT, labconfig, ldaps  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +37,11 @@ def kerberos(lab, tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stderr
 
     return kinit
+
+
+@pytest.fixture()
+def admin(lab):
+    """An Administrator LDAPS connection, independent of the project's code."""
+    conn = ldaps()
+    yield conn
+    conn.unbind()

@@ -10,13 +10,6 @@ from labutil import highest_usn, labconfig, ldaps
 from test_ad_container_lab import BASE, SERVER, args, delete_tree
 
 
-@pytest.fixture()
-def admin(lab):
-    conn = ldaps()
-    yield conn
-    conn.unbind()
-
-
 def fails(run_module, **kw):
     path = kw.pop("path", [f"AMT Fault {uuid.uuid4().hex[:8]}"])
     status, res = run_module(ad_container.main, args(path, **kw))

@@ -64,13 +64,6 @@ def delete_tree(conn, dn):
 
 
 @pytest.fixture()
-def admin(lab):
-    conn = ldaps()
-    yield conn
-    conn.unbind()
-
-
-@pytest.fixture()
 def ou(admin):
     """A unique OU name for one test, removed afterwards with everything in it."""
     name = f"AMT Test {uuid.uuid4().hex[:8]}"

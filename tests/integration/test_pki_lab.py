@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from labutil import highest_usn, labconfig, ldaps
+from labutil import highest_usn, labconfig
 from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.protocol.microsoft import security_descriptor_control
 
@@ -56,13 +56,6 @@ def info_args(name, **extra):
 def read(conn, dn, attrs):
     conn.search(dn, "(objectClass=*)", search_scope="BASE", attributes=attrs, controls=SD_CTL)
     return conn.response[0]["raw_attributes"] if conn.response else None
-
-
-@pytest.fixture()
-def admin(lab):
-    conn = ldaps()
-    yield conn
-    conn.unbind()
 
 
 @pytest.fixture()
