@@ -60,6 +60,17 @@ def ldap_argument_spec() -> dict:
     )
 
 
+def forest_argument_spec() -> dict:
+    """The connection options plus where the forest is (documented in the oob_ldap_forest doc fragment)."""
+    spec = ldap_argument_spec()
+    spec.update(
+        servers=dict(type="list", elements="raw", required=True),
+        forest_dns_name=dict(type="str", required=True),
+        principal_domain=dict(type="str"),
+    )
+    return spec
+
+
 class LdapError(Exception):
     """A failure with a message fit for the user. ``kind`` lets callers and tests tell failures apart."""
 

@@ -27,21 +27,6 @@ description:
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 options:
-  servers:
-    description:
-      - Domain controllers of the forest, tried in order. A host name, C(host:port), or a dict with C(host), optional
-        C(address) and C(port).
-    type: list
-    elements: raw
-    required: true
-  forest_dns_name:
-    description: The forest root domain's DNS name; its configuration partition holds the templates.
-    type: str
-    required: true
-  principal_domain:
-    description: The DNS name of the domain where O(enroll_principals) given as names are looked up.
-      O(forest_dns_name) when omitted.
-    type: str
   name:
     description: The template's common name (C(cn)), which CAs publish and requests name.
     type: str
@@ -113,6 +98,7 @@ options:
     default: []
 extends_documentation_fragment:
   - oob_ldap
+  - oob_ldap_forest
 attributes:
   check_mode:
     support: full
@@ -196,7 +182,7 @@ from ansible.module_utils.oob_ldap import (
     LdapError,
     check_settings,
     connect,
-    ldap_argument_spec,
+    forest_argument_spec,
     resolve_principals,
     run_ldap_module,
 )
@@ -224,11 +210,8 @@ SPEC_KEYS = (
 
 
 def argument_spec() -> dict:
-    spec = ldap_argument_spec()
+    spec = forest_argument_spec()
     spec.update(
-        servers=dict(type="list", elements="raw", required=True),
-        forest_dns_name=dict(type="str", required=True),
-        principal_domain=dict(type="str"),
         name=dict(type="str", required=True),
         display_name=dict(type="str"),
         source_template=dict(type="str"),

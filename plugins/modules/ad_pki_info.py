@@ -21,18 +21,6 @@ description:
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 options:
-  servers:
-    description: Domain controllers of the forest, tried in order (host, C(host:port), or a dict).
-    type: list
-    elements: raw
-    required: true
-  forest_dns_name:
-    description: The forest root domain's DNS name.
-    type: str
-    required: true
-  principal_domain:
-    description: Where names in O(accepted_esc17_principals) are looked up. O(forest_dns_name) when omitted.
-    type: str
   ca_names:
     description: The enterprise CAs to check (enrollment service names).
     type: list
@@ -58,6 +46,7 @@ options:
     default: 90
 extends_documentation_fragment:
   - oob_ldap
+  - oob_ldap_forest
 attributes:
   check_mode:
     support: full
@@ -116,7 +105,7 @@ from ansible.module_utils.oob_ldap import (
     SD_FLAGS_OWNER,
     check_settings,
     connect,
-    ldap_argument_spec,
+    forest_argument_spec,
     resolve_principals,
     run_ldap_module,
 )
@@ -129,11 +118,8 @@ PEND_ALL_REQUESTS = 0x2
 
 
 def argument_spec() -> dict:
-    spec = ldap_argument_spec()
+    spec = forest_argument_spec()
     spec.update(
-        servers=dict(type="list", elements="raw", required=True),
-        forest_dns_name=dict(type="str", required=True),
-        principal_domain=dict(type="str"),
         ca_names=dict(type="list", elements="str", required=True),
         templates=dict(type="list", elements="str", default=[]),
         accepted_esc17_principals=dict(type="list", elements="str", default=[]),

@@ -115,20 +115,29 @@ def test_converge_idempotence_drift_and_check_mode(run_module, admin, ou):
     assert fix["containers"][0]["ldap_operations"]["writes"] == 1
 
 
+COMPUTER_CLASSES = ["top", "person", "organizationalPerson", "user", "computer"]
+
+
+def add_amt_computer(conn, parent_dn):
+    """Create a computer object as ConfigMgr does for an AMT device; returns its DN and attributes."""
+    amt = f"CN=AMT-{uuid.uuid4().hex[:6]},{parent_dn}"
+    attrs = {"sAMAccountName": f"AMT{uuid.uuid4().hex[:8]}$", "userAccountControl": 4096}
+    assert conn.add(amt, COMPUTER_CLASSES, attrs), conn.result
+    return amt, attrs
+
+
 def test_site_server_can_publish_computers_there_and_nowhere_else(run_module, admin, ou):
     dn = f"OU={ou},{BASE}"
     status, res = run_module(ad_container.main, args([ou]))
     assert status == "exit", res
     site = ldaps(user=f"LAB\\{labconfig.SITE_SERVER['sam']}", password=labconfig.SITE_SERVER_PASSWORD)
     try:
-        amt = f"CN=AMT-{uuid.uuid4().hex[:6]},{dn}"
-        attrs = {"sAMAccountName": f"AMT{uuid.uuid4().hex[:8]}$", "userAccountControl": 4096}
-        assert site.add(amt, ["top", "person", "organizationalPerson", "user", "computer"], attrs), site.result
+        amt, attrs = add_amt_computer(site, dn)
         assert site.delete(amt), site.result
         elsewhere = f"CN=AMT-{uuid.uuid4().hex[:6]},CN=Computers,{BASE}"
         site.raise_exceptions = True
         with pytest.raises(LDAPInsufficientAccessRightsResult):
-            site.add(elsewhere, ["top", "person", "organizationalPerson", "user", "computer"], attrs)
+            site.add(elsewhere, COMPUTER_CLASSES, attrs)
     finally:
         site.unbind()
 
@@ -139,9 +148,7 @@ def test_least_privilege_allows_computers_only(run_module, admin, ou):
     assert status == "exit", res
     site = ldaps(user=f"LAB\\{labconfig.SITE_SERVER['sam']}", password=labconfig.SITE_SERVER_PASSWORD)
     try:
-        amt = f"CN=AMT-{uuid.uuid4().hex[:6]},{dn}"
-        attrs = {"sAMAccountName": f"AMT{uuid.uuid4().hex[:8]}$", "userAccountControl": 4096}
-        assert site.add(amt, ["top", "person", "organizationalPerson", "user", "computer"], attrs), site.result
+        amt, attrs = add_amt_computer(site, dn)
         assert site.modify(amt, {"description": [(MODIFY_REPLACE, ["AMT device"])]}), site.result
         assert site.delete(amt), site.result
         assert not site.add(
