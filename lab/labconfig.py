@@ -51,7 +51,9 @@ FORESTS = {
 }
 
 DHCP_IP = "198.51.100.11"
-SERVICE_POINT = {"fqdn": "oobsp.lab.example", "ip": "198.51.100.20", "port": 9971}
+# The out of band service point's own computer account: it enrolls for the AMT provisioning certificate. A site system
+# separate from the primary site server (SCCM01$), as in sites where the role is not on the site server.
+SERVICE_POINT = {"fqdn": "oobsp.lab.example", "ip": "198.51.100.20", "port": 9971, "sam": "OOBSP$"}
 CONSOLE = {"fqdn": "console1.lab.example", "ip": "198.51.100.21"}
 SITE_SERVER = {"sam": "SCCM01$", "fqdn": "sccm01.lab.example", "ip": "198.51.100.20"}
 AMT_HOSTS = {

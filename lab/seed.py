@@ -4,7 +4,8 @@
 - the forest OID (``msPKI-Cert-Template-OID`` on ``CN=OID``) that AD CS sets when the first enterprise CA installs
 - an enterprise CA enrollment service ``LAB-CA`` (``pKIEnrollmentService``) with its CA certificate (RSA 2048, or
   4096 for the negative check) publishing ``WebServer``
-- the primary site server's computer account ``SCCM01$`` with a lab password, so tests can act as it
+- the primary site server's computer account ``SCCM01$`` and the out of band service point's ``OOBSP$``, with a lab
+  password, so tests can act as them
 - DNS A records for the service point, the site server and the console
 
 Everything is written over LDAPS with the DC's certificate validated, and with samba-tool for DNS records.
@@ -114,17 +115,17 @@ def seed_lab(options: dict) -> None:
                 "certificateTemplates": ["WebServer"],
             },
         )
-        site_server = C.SITE_SERVER["sam"].rstrip("$")
-        conn.add(
-            f"CN={site_server},CN=Computers,{base}",
-            attributes={
-                "objectClass": ["top", "person", "organizationalPerson", "user", "computer"],
-                "sAMAccountName": C.SITE_SERVER["sam"],
-                "userAccountControl": 4096,  # WORKSTATION_TRUST_ACCOUNT
-                "dNSHostName": C.SITE_SERVER["fqdn"],
-                "unicodePwd": f'"{C.SITE_SERVER_PASSWORD}"'.encode("utf-16-le"),
-            },
-        )
+        for computer in (C.SITE_SERVER, C.SERVICE_POINT):
+            conn.add(
+                f"CN={computer['sam'].rstrip('$')},CN=Computers,{base}",
+                attributes={
+                    "objectClass": ["top", "person", "organizationalPerson", "user", "computer"],
+                    "sAMAccountName": computer["sam"],
+                    "userAccountControl": 4096,  # WORKSTATION_TRUST_ACCOUNT
+                    "dNSHostName": computer["fqdn"],
+                    "unicodePwd": f'"{C.SITE_SERVER_PASSWORD}"'.encode("utf-16-le"),
+                },
+            )
     finally:
         conn.unbind()
 

@@ -377,12 +377,13 @@ def _flag(attrs: dict, attr: str) -> int:
 
 
 def build_template_attributes(spec: Mapping[str, Any], source: Mapping[str, Any] | None,
-                              forest_oid_value: str) -> dict[str, list[str | bytes]]:  # fmt: skip
+                              forest_oid_value: str, create: bool = True) -> dict[str, list[str | bytes]]:  # fmt: skip
     """The attributes of a version 2 template: ``source`` (or V2_BASE) with ``spec`` applied.
 
     ``source`` is a template as read from AD (any name case; bytes, text or ints): the stock template to duplicate
     when creating, or the template itself when updating, so that edits of single flag bits keep the other bits.
     Its identity attributes (IDENTITY_ATTRIBUTES) are not copied. Rules, in order:
+    - displayName: ``display_name`` when given; else, for a new template (``create``), the name; else left alone.
     - msPKI-Template-Schema-Version 2; ``flags`` with is_default cleared and is_modified set (a duplicate, not stock).
     - enrollment_flags / name_flags / private_key_flags replace those attributes outright.
     - ekus set pKIExtendedKeyUsage and msPKI-Certificate-Application-Policy (a source without the latter gets a
@@ -402,7 +403,8 @@ def build_template_attributes(spec: Mapping[str, Any], source: Mapping[str, Any]
     base = V2_BASE if source is None else source
     attrs = {_CANONICAL.get(a.lower(), a): v for a, v in normalise_attrs(base).items()
              if a.lower() not in IDENTITY_ATTRIBUTES}  # fmt: skip
-    attrs["displayName"] = [str(spec.get("display_name") or spec["name"])]
+    if spec.get("display_name") or create:
+        attrs["displayName"] = [str(spec.get("display_name") or spec["name"])]
     attrs["msPKI-Template-Schema-Version"] = ["2"]
     for key, attr in _LIST_KEYS.items():
         if key in spec:

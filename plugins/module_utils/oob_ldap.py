@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import random
 import ssl
 import time
 
@@ -33,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
 DEFAULT_PORTS = {"ldaps": 636, "starttls": 389, "none": 389}
 SD_FLAGS_DACL = 0x04
 SD_FLAGS_OWNER = 0x01
+MAX_WRITE_ATTEMPTS = 5
 
 # LDAP result codes worth a specific message (RFC 4511 and AD)
 RESULT_HINTS = {
@@ -128,7 +130,7 @@ class Session:
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("search", base, exc) from None
         except ldap_exc.LDAPException as exc:
-            raise LdapError("connection", f"search of {base} on {self.server['host']} failed: {exc}") from None
+            raise self._io_error("search", base, exc) from None
         return [
             {"dn": e["dn"], "attributes": {k.lower(): v for k, v in e["raw_attributes"].items()}}
             for e in self.conn.response
@@ -136,36 +138,58 @@ class Session:
         ]
 
     # --- writes --------------------------------------------------------------------------------------------------
-    def add(self, dn: str, object_class: str, attributes: dict | None = None) -> None:
+    def add(self, dn: str, object_class, attributes: dict | None = None, sd_flags: int = 0) -> None:
+        """Create ``dn``. With ``sd_flags``, the nTSecurityDescriptor in ``attributes`` is applied for those parts
+        (owner, DACL) instead of the schema's default descriptor."""
         self.ops["writes"] += 1
+        controls = security_descriptor_control(sdflags=sd_flags) if sd_flags else None
         try:
-            self.conn.add(dn, object_class, attributes or {})
+            self.conn.add(dn, object_class, attributes or {}, controls=controls)
         except ldap_exc.LDAPEntryAlreadyExistsResult:
             raise LdapError("exists", f"{dn} already exists") from None
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("create", dn, exc) from None
+        except ldap_exc.LDAPException as exc:
+            raise self._io_error("create", dn, exc) from None
 
-    def modify_guarded(self, dn: str, replace: dict, token: tuple, sd_bytes: bytes | None = None) -> None:
-        """Replace the attributes in ``replace`` (name -> values) and, if given, the DACL, if the token is unchanged.
+    def modify(self, dn: str, replace: dict) -> None:
+        """Replace the attributes in ``replace`` (name -> values) in one modify request."""
+        if not replace:
+            return
+        self.ops["writes"] += 1
+        try:
+            self.conn.modify(dn, {attr: [(ldap3.MODIFY_REPLACE, list(values))] for attr, values in replace.items()})
+        except ldap_exc.LDAPOperationResult as exc:
+            raise self._op_error("modify", dn, exc) from None
+        except ldap_exc.LDAPException as exc:
+            raise self._io_error("modify", dn, exc) from None
+
+    def modify_guarded(
+        self, dn: str, replace: dict, token: tuple, sd_bytes: bytes, sd_flags: int = SD_FLAGS_DACL
+    ) -> None:
+        """Write a security descriptor (the parts ``sd_flags`` selects) and the attributes in ``replace``, if the
+        token is unchanged.
 
         ``token`` is (attribute, value read or None, next value). AD has no conditional write for
         nTSecurityDescriptor, but a modify request is atomic: deleting the token value we read and adding the next
         one in the same request fails as a whole (noSuchAttribute, or attributeOrValueExists when there was none) if
-        another writer changed the token since our read. Raises LdapError('conflict') then (docs/adr/0002).
+        another writer changed the token since our read. Raises LdapError('conflict') then (docs/adr/0002). The
+        token moves only with a security descriptor: attribute-only writes use ``modify``.
         """
         token_attr, token_old, token_new = token
         request = {attr: [(ldap3.MODIFY_REPLACE, list(values))] for attr, values in replace.items()}
         token_ops = [(ldap3.MODIFY_DELETE, [token_old])] if token_old else []
         request[token_attr] = [*token_ops, (ldap3.MODIFY_ADD, [token_new])]
-        if sd_bytes is not None:
-            request["nTSecurityDescriptor"] = [(ldap3.MODIFY_REPLACE, [sd_bytes])]
+        request["nTSecurityDescriptor"] = [(ldap3.MODIFY_REPLACE, [sd_bytes])]
         self.ops["writes"] += 1
         try:
-            self.conn.modify(dn, request, controls=security_descriptor_control(sdflags=SD_FLAGS_DACL))
+            self.conn.modify(dn, request, controls=security_descriptor_control(sdflags=sd_flags))
         except (ldap_exc.LDAPNoSuchAttributeResult, ldap_exc.LDAPAttributeOrValueExistsResult):
             raise LdapError("conflict", f"{dn} was changed by another writer since it was read") from None
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("modify", dn, exc) from None
+        except ldap_exc.LDAPException as exc:
+            raise self._io_error("modify", dn, exc) from None
 
     def add_values(self, dn: str, attr: str, values: list) -> None:
         """Add values to a multi-valued attribute (atomic on the DC: no read-modify-write)."""
@@ -183,12 +207,19 @@ class Session:
             pass  # already as wanted (a concurrent run did it)
         except ldap_exc.LDAPOperationResult as exc:
             raise self._op_error("modify", dn, exc) from None
+        except ldap_exc.LDAPException as exc:
+            raise self._io_error("modify", dn, exc) from None
 
     def close(self) -> None:
         try:
             self.conn.unbind()
         except Exception:  # pylint: disable=broad-except  # closing a dead connection is not an error
             pass
+
+    def _io_error(self, what: str, dn: str, exc) -> LdapError:
+        """A socket or protocol failure (the DC went away, a timeout) during an operation."""
+        return LdapError("connection", f"could not {what} {dn} on {self.server['host']}: the connection failed "
+                                       f"({type(exc).__name__}: {exc})")  # fmt: skip
 
     def _op_error(self, what: str, dn: str, exc) -> LdapError:
         code = getattr(exc, "result", None)
@@ -210,10 +241,39 @@ def run_ldap_module(argument_spec: dict, run, module_class=None) -> None:
     try:
         result = run(module)
     except ValueError as exc:
-        module.fail_json(msg=f"invalid input: {exc}")
+        kind = getattr(exc, "kind", None)  # a planner's refusal (PolicyError) names its kind
+        module.fail_json(msg=str(exc) if kind else f"invalid input: {exc}", error=kind or "input")
     except LdapError as exc:
         module.fail_json(msg=str(exc), error=exc.kind)
     module.exit_json(**result)
+
+
+def converge_guarded(read, plan, write, what: str, *, state=None, attempts: int = MAX_WRITE_ATTEMPTS) -> int:
+    """The compare-and-swap loop of every security-descriptor write (docs/adr/0002); returns the writes made.
+
+    ``read()`` returns the object's current state, ``plan(state)`` what to write (None when the state is already as
+    wanted), ``write(state, planned)`` makes the guarded write and raises LdapError('conflict') when another writer
+    moved the token since ``read``. Then the object is read again, re-planned and written again, up to ``attempts``
+    times. Every write is followed by a read: the loop ends only when the DC holds what was planned. ``state``,
+    when given, is a fresh read to start from (saves one search).
+    """
+    state, writes = read() if state is None else state, 0
+    for attempt in range(1, attempts + 1):
+        planned = plan(state)
+        if planned is None:
+            return writes
+        try:
+            write(state, planned)
+            writes += 1
+        except LdapError as exc:
+            if exc.kind != "conflict":
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * attempt)  # another run won the race: re-read and re-plan
+        state = read()
+    if plan(state) is None:
+        return writes
+    raise LdapError("conflict", f"{what}: after {attempts} writes the security descriptor still lacks our changes "
+                                "(another tool keeps rewriting it, or the DC does not store them)")  # fmt: skip
 
 
 def resolve_principals(session: Session, base_dn: str, names: list[str], where: str) -> dict:
@@ -221,17 +281,32 @@ def resolve_principals(session: Session, base_dn: str, names: list[str], where: 
 
     Raises LdapError('principal') naming every principal that is missing or ambiguous.
     """
+    return read_domain_principals(session, base_dn, names, where, domain_sid=False)[1]
+
+
+def read_domain_principals(
+    session: Session, base_dn: str, names: list[str], where: str, domain_sid: bool = True
+) -> tuple[str | None, dict]:
+    """(the domain's SID, {name: SID}) with one search: the domain object and every named principal.
+
+    Names that are SIDs are kept as they are; a missing or ambiguous name raises LdapError('principal') naming every
+    such principal.
+    """
     sids = {n: n.upper() for n in names if n.upper().startswith("S-1-")}
     for sid in sids.values():
         sid_to_bytes(sid)  # a malformed SID is refused here (ValueError)
     wanted = [n for n in names if n not in sids]
-    if not wanted:
-        return sids
-    flt = "(|" + "".join(f"(sAMAccountName={escape_filter_value(n)})" for n in wanted) + ")"
+    if not wanted and not domain_sid:
+        return None, sids
+    terms = "".join(f"(sAMAccountName={escape_filter_value(n)})" for n in wanted)
+    terms += "(objectClass=domainDNS)" if domain_sid else ""
     found: dict = {}
-    for entry in session.search(base_dn, flt, ["sAMAccountName", "objectSid"], scope="SUBTREE"):
+    own_sid = None
+    for entry in session.search(base_dn, f"(|{terms})", ["sAMAccountName", "objectSid", "objectClass"], "SUBTREE"):
         attrs = entry["attributes"]
-        if attrs.get("objectsid") and attrs.get("samaccountname"):
+        if domain_sid and entry["dn"].lower() == base_dn.lower() and attrs.get("objectsid"):
+            own_sid = sid_from_bytes(attrs["objectsid"][0])[0]
+        elif attrs.get("objectsid") and attrs.get("samaccountname"):
             found.setdefault(attrs["samaccountname"][0].decode("utf-8").lower(), []).append(attrs["objectsid"][0])
     problems = []
     for name in wanted:
@@ -246,9 +321,11 @@ def resolve_principals(session: Session, base_dn: str, names: list[str], where: 
             )
         else:
             problems.append(f"principal {name!r} is ambiguous in {where}")
+    if domain_sid and own_sid is None:
+        problems.append(f"the domain object {base_dn} of {where} was not found or has no objectSid")
     if problems:
         raise LdapError("principal", "; ".join(problems))
-    return sids
+    return own_sid, sids
 
 
 def _tls(params: dict, host: str):

@@ -185,9 +185,6 @@ containers:
       sample: {searches: 2, writes: 0}
 """
 
-import random
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.oob_ad_container import (
     TOKEN_ATTRIBUTE,
@@ -200,6 +197,7 @@ from ansible.module_utils.oob_ldap import (
     LdapError,
     check_settings,
     connect,
+    converge_guarded,
     ldap_argument_spec,
     resolve_principals,
     run_ldap_module,
@@ -207,7 +205,6 @@ from ansible.module_utils.oob_ldap import (
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, parse_server
 from ansible.module_utils.oob_sd import SecurityDescriptor, sid_to_bytes
 
-MAX_WRITE_ATTEMPTS = 5
 CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "container"}
 
 
@@ -300,37 +297,29 @@ def _exists(domain: Domain, dn: str) -> bool:
 
 
 def apply_domain(domain: Domain, params: dict, sid: str) -> None:
-    """Create what is missing, then write the DACL (compare-and-swap) until our ACEs are in it."""
+    """Create what is missing, then write the DACL (compare-and-swap, oob_ldap.converge_guarded) until our ACEs are
+    in it."""
     for dn in domain.missing:
         try:
             domain.session.add(dn, params["object_class"])
         except LdapError as exc:
             if exc.kind != "exists":  # a concurrent run created it first: fine
                 raise
-    reread = bool(domain.missing)
-    for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
-        if reread:
-            read_container(domain)
-        reread = True
-        plan = plan_dacl(domain.sd.dacl or [], sid, params["rights"], params["state"], params["protect_from_deletion"])
-        if not plan["added"] and not plan["removed"]:
-            return
-        domain.sd.dacl = plan["aces"]
-        try:
-            token = (TOKEN_ATTRIBUTE, domain.token, next_token(domain.token))
-            domain.session.modify_guarded(domain.dn, {}, token, domain.sd.to_bytes())
-        except LdapError as exc:
-            if exc.kind != "conflict":
-                raise
-            time.sleep(random.uniform(0.02, 0.1) * attempt)  # another run won the race: re-read and re-plan
-            continue
-        # read back: the DC must have stored what we wrote
-        read_container(domain)
-        check = plan_dacl(domain.sd.dacl or [], sid, params["rights"], params["state"], params["protect_from_deletion"])
-        if not check["added"] and not check["removed"]:
-            return
-    raise LdapError("conflict", f"{domain.dn}: after {MAX_WRITE_ATTEMPTS} writes the DACL still lacks our changes "
-                                "(another tool keeps rewriting it, or the DC does not store these ACEs)")  # fmt: skip
+
+    def read(_domain=domain):
+        read_container(_domain)
+        return _domain
+
+    def plan(state):
+        result = plan_dacl(state.sd.dacl or [], sid, params["rights"], params["state"], params["protect_from_deletion"])
+        return result if result["added"] or result["removed"] else None
+
+    def write(state, planned):
+        state.sd.dacl = planned["aces"]
+        token = (TOKEN_ATTRIBUTE, state.token, next_token(state.token))
+        state.session.modify_guarded(state.dn, {}, token, state.sd.to_bytes())
+
+    converge_guarded(read, plan, write, domain.dn, state=None if domain.missing else domain)
 
 
 def run(module: AnsibleModule) -> dict:

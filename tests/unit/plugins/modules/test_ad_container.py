@@ -85,3 +85,38 @@ def test_plain_ldap_when_allowed_warns(run_module, monkeypatch):
     status, result = run_module(ad_container.main, args(tls="none", allow_plain=True))
     assert status == "fail" and result["msg"] == "stop here"
     assert warned == ["a simple bind without TLS sends the password in clear text"]
+
+
+# --- main() on an in-memory directory (fakedc: ldap3's mock strategy, objects captured from the lab) -------------
+
+
+@pytest.fixture()
+def dc(monkeypatch):
+    from fakedc import FakeDC
+
+    directory = FakeDC()
+    monkeypatch.setattr(ad_container, "connect", directory.connect)
+    return directory
+
+
+def test_check_mode_shows_the_container_and_writes_nothing(run_module, dc):
+    before = dc.snapshot()
+    status, res = run_module(ad_container.main, args(_ansible_check_mode=True, protect_from_deletion=True))
+    assert status == "exit", res
+    assert dc.snapshot() == before
+    [container] = res["containers"]
+    assert res["changed"] is True and container["created"] == ["OU=AMT Computers,DC=lab,DC=example"]
+    sid = res["principal_sid"]
+    # [MS-DTYP] 2.5.1.1: full control (CC DC LC SW RP WP DT LO CR SD RC WD WO), container-inherit; deny DT SD to WD
+    assert container["added"] == [f"(A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{sid})", "(D;;DTSD;;;WD)"]
+    assert res["diff"][0]["before"] == "" and f"(A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{sid})" in res["diff"][0]["after"]
+
+
+def test_converge_then_nothing_to_do(run_module, dc):
+    _s, check = run_module(ad_container.main, args(_ansible_check_mode=True))
+    status, res = run_module(ad_container.main, args())
+    assert status == "exit" and res["changed"] is True and res["diff"] == check["diff"]
+    dacl = dc.sd("OU=AMT Computers,DC=lab,DC=example").dacl
+    assert f"(A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{res['principal_sid']})" in [a.to_sddl() for a in dacl]
+    status, again = run_module(ad_container.main, args())
+    assert again["changed"] is False and again["containers"][0]["ldap_operations"] == {"searches": 2, "writes": 0}

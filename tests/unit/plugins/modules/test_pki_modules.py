@@ -5,6 +5,7 @@ from __future__ import annotations
 import ad_cert_template
 import ad_pki_info
 import pytest
+from ansible.module_utils.oob_template_plan import enroll_aces
 
 CONN = {
     "servers": ["dc1.lab.example"],
@@ -52,7 +53,7 @@ def test_cert_template_spec_is_no_log_and_validates_tls():
 
 def test_enroll_aces_are_read_and_enroll():
     sid = "S-1-5-21-1-2-3-1103"
-    assert [a.to_sddl() for a in ad_cert_template.enroll_aces(sid)] == [
+    assert [a.to_sddl() for a in enroll_aces(sid)] == [
         f"(A;;LCRPLORC;;;{sid})",
         f"(OA;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;;{sid})",
     ]
