@@ -53,13 +53,13 @@ lint: deps
 	scripts/sanity
 
 unit: deps
-	pytest -q tests/unit
+	pytest -q -rs --junitxml=reports/junit-unit.xml tests/unit
 
 integration: lab-up
-	pytest -q tests/integration
+	pytest -q -rs --junitxml=reports/junit-integration.xml tests/integration
 
 molecule: deps
-	molecule test --all
+	molecule test -s default   # the windows scenario runs from tests/integration (a JUnit skipped case without a host)
 
 sanity: deps
 	scripts/sanity
