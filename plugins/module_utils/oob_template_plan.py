@@ -25,7 +25,10 @@ Rules, with their sources:
 - DACL: Read (RPLCLORC) and Enroll (the 0e10c968-... extended right) for ``enroll_names``; broad groups (Everyone,
   Authenticated Users, Users, Domain Users, Domain Computers) lose every right but read (an ACE that also reads is
   split, not dropped) unless ``allow_broad_enroll``; Domain Admins and Enterprise Admins lose Enroll and AutoEnroll
-  (ConfigMgr's PKI procedure) unless ``keep_admin_enroll``. Every other ACE is kept, in canonical order.
+  (ConfigMgr's PKI procedure) unless ``keep_admin_enroll``: their explicit ACEs lose the rights, and where they can
+  enroll through an inherited ACE (Enterprise Admins' full control inherited from the configuration partition), an
+  explicit deny of Enroll is added, since an inherited ACE cannot be edited on the template. Every other ACE is kept,
+  in canonical order.
 - OID: a new template's OID is the forest OID plus two arcs, and its OID object's CN is the second arc plus 32 hex
   digits, as Windows makes them; the arcs and hex are derived from the template's name (SHA-256), not drawn at random,
   so that a check run shows the OID a real run then writes, and a template created again gets its OID object back
@@ -50,8 +53,10 @@ from ansible.module_utils.oob_pki_checks import AUTOENROLL_GUID, ENROLL_GUID, is
 from ansible.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_ALLOWED_OBJECT,
+    ACCESS_DENIED_OBJECT,
     CONTROL_ACCESS,
     FULL_CONTROL,
+    INHERIT_ONLY,
     LIST_CHILDREN,
     LIST_OBJECT,
     READ_CONTROL,
@@ -120,6 +125,23 @@ def schema_default_aces(root_sid: str) -> list[Ace]:
     ]
 
 
+def deny_enroll_ace(sid: str) -> Ace:
+    """An explicit deny of Enroll: what takes Enroll from a principal that holds it through an inherited ACE."""
+    return Ace(ACCESS_DENIED_OBJECT, 0, CONTROL_ACCESS, sid, object_type=ENROLL_GUID)
+
+
+def inherited_enrollers(aces: Sequence[Ace], match) -> list[str]:
+    """SIDs (for which ``match`` holds) that an inherited allow ACE lets enroll: control access on the object, or
+    the Enroll / AutoEnroll right. Only an explicit deny can take that away (an explicit ACE comes first)."""
+    sids: list[str] = []
+    for ace in aces:
+        if not ace.is_inherited or ace.is_deny or ace.flags & INHERIT_ONLY or not match(ace.sid):
+            continue
+        if _expanded(ace.mask) & CONTROL_ACCESS and ace.object_type in (None, *ENROLL_RIGHTS) and ace.sid not in sids:
+            sids.append(ace.sid)
+    return sids
+
+
 def _expanded(mask: int) -> int:
     for generic, rights in _GENERIC_MAP:
         if mask & generic:
@@ -169,6 +191,8 @@ def plan_acl(sd: SecurityDescriptor | None, want: Mapping[str, Any]) -> dict:
         step = reduce_rights(dacl, is_domain_or_enterprise_admins, CONTROL_ACCESS, ENROLL_RIGHTS)
         dacl, added, removed = step["aces"], added + step["added"], removed + step["removed"]
     wanted = [ace for sid in (want.get("enroll_names") or {}).values() for ace in enroll_aces(sid)]
+    if not want.get("keep_admin_enroll"):
+        wanted += [deny_enroll_ace(sid) for sid in inherited_enrollers(dacl, is_domain_or_enterprise_admins)]
     step = plan_owned_aces(dacl, wanted, [])
     dacl, added = step["aces"], added + step["added"]
     # an ACE removed and then put back unchanged is no change

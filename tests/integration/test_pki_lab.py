@@ -31,6 +31,11 @@ CONN = {
 }
 
 
+def enroller(res) -> str:
+    """The SID the module gave Enroll to (from its added_aces)."""
+    return next(a for a in res["added_aces"] if a.startswith(f"(OA;;CR;{ENROLL};;")).split(";")[-1].rstrip(")")
+
+
 def template_args(name, **extra):
     base = dict(
         CONN,
@@ -92,7 +97,7 @@ def test_converge_reads_back_documented_values_and_is_idempotent(run_module, adm
     assert attrs["pKIOverlapPeriod"] == [bytes.fromhex("0080a60affdeffff")]
     assert attrs["pKIKeyUsage"] == [bytes.fromhex("a000")] and attrs["msPKI-Minimal-Key-Size"] == [b"2048"]
     assert attrs["revision"] == [b"100"] and attrs["msPKI-Template-Minor-Revision"] == [b"1"]
-    sid = res["added_aces"][0].split(";")[-1].rstrip(")")
+    sid = enroller(res)
     dacl = SecurityDescriptor.from_bytes(attrs["nTSecurityDescriptor"][0]).dacl
     assert Ace(ACCESS_ALLOWED_OBJECT, 0, CONTROL_ACCESS, sid, object_type=ENROLL) in dacl
     # the OID object under CN=OID
@@ -134,7 +139,7 @@ def test_drift_is_shown_in_check_mode_and_fixed(run_module, admin, template):
     assert check["changes"]["msPKI-Enrollment-Flag"] == {"before": ["2"], "after": ["0"]}
     assert check["removed_aces"] == [f"(OA;;CR;{ENROLL};;{domain_users})"]
     assert check["published"] == [labconfig.CA_NAME]
-    assert "published on: LAB-CA" in check["diff"]["after"]
+    assert "published on LAB-CA: yes" in check["diff"]["after"]
     assert highest_usn(admin) == usn, "check mode wrote to the directory"
 
     status, fix = run_module(ad_cert_template.main, template_args(template))
@@ -151,7 +156,7 @@ def test_broad_enroll_is_refused_unless_overridden(run_module, admin, template):
         ad_cert_template.main, template_args(template, enroll_principals=["SCCM01$", "Domain Users"])
     )
     assert status == "fail" and res["error"] == "policy"
-    assert res["msg"].startswith("refusing Enroll for broad group(s) Domain Users")
+    assert res["msg"].startswith(f"refusing Enroll for broad group(s) Domain Users on {template}")
     assert highest_usn(admin) == usn
     status, res = run_module(
         ad_cert_template.main, template_args(template, enroll_principals=["Domain Users"], allow_broad_enroll=True)
@@ -212,3 +217,78 @@ def test_empty_forest_oid_is_a_clear_error(run_module, admin, template):
     finally:
         admin.modify(oid_dn, {"msPKI-Cert-Template-OID": [(MODIFY_REPLACE, [labconfig.FOREST_OID])]})
     assert highest_usn(admin) == usn + 2  # our own two edits of CN=OID, nothing from the module
+
+
+def _sd(admin, dn, flags=0x5):
+    admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["nTSecurityDescriptor"],
+                 controls=security_descriptor_control(sdflags=flags))  # fmt: skip
+    return SecurityDescriptor.from_bytes(admin.response[0]["raw_attributes"]["nTSecurityDescriptor"][0])
+
+
+def test_owner_set_to_domain_users_is_reported_then_fixed_once(run_module, admin, template):
+    status, res = run_module(ad_cert_template.main, template_args(template))
+    dn, sid = res["distinguished_name"], enroller(res)
+    domain = sid.rsplit("-", 1)[0]
+    assert _sd(admin, dn).owner == f"{domain}-519"  # Enterprise Admins, read back independently
+    # an admin hands the template to Domain Users (RID 513): whoever is in it can rewrite the template (ESC4)
+    sd = _sd(admin, dn, 0x1)
+    sd.owner = f"{domain}-513"
+    admin.modify(dn, {"nTSecurityDescriptor": [(MODIFY_REPLACE, [sd.to_bytes()])]},
+                 controls=security_descriptor_control(sdflags=0x1))  # fmt: skip
+    status, info = run_module(ad_pki_info.main, info_args(template))
+    esc4 = [f for f in info["findings"] if f["rule"] == "ESC4"]
+    assert esc4 and esc4[0]["principals"] == [f"{domain}-513"] and esc4[0]["severity"] == "fail"
+
+    usn = highest_usn(admin)
+    status, check = run_module(ad_cert_template.main, dict(template_args(template), _ansible_check_mode=True))
+    assert check["changed"] is True and check["owner"] == {"before": f"{domain}-513", "after": f"{domain}-519"}
+    assert f"owner: {domain}-513" in check["diff"]["before"] and f"owner: {domain}-519" in check["diff"]["after"]
+    assert highest_usn(admin) == usn, "check mode wrote to the directory"
+
+    status, fix = run_module(ad_cert_template.main, template_args(template))
+    assert status == "exit" and fix["changed"] is True and fix["ldap_operations"]["writes"] == 1
+    assert _sd(admin, dn).owner == f"{domain}-519"
+    status, again = run_module(ad_cert_template.main, template_args(template))
+    assert again["changed"] is False and again["ldap_operations"] == {"searches": 2, "writes": 0}
+    status, info = run_module(ad_pki_info.main, info_args(template))
+    assert not [f for f in info["findings"] if f["rule"] == "ESC4"], info["findings"]
+
+
+def test_stock_webserver_is_refused_and_nothing_is_written(run_module, admin):
+    usn = highest_usn(admin)
+    status, res = run_module(ad_cert_template.main, template_args("WebServer", source_template=None))
+    assert status == "fail" and res["error"] == "stock"
+    assert "WebServer is a stock template" in res["msg"] and "manage_stock_template=true" in res["msg"]
+    assert highest_usn(admin) == usn
+
+
+def test_deleted_oid_object_comes_back_in_one_run(run_module, admin, template):
+    status, res = run_module(ad_cert_template.main, template_args(template))
+    oid_dn = res["oid_object_created"]
+    assert admin.delete(oid_dn)
+    status, fix = run_module(ad_cert_template.main, template_args(template))
+    assert fix["changed"] is True and fix["oid_object_created"] == oid_dn
+    attrs = read(admin, oid_dn, ["msPKI-Cert-Template-OID", "flags", "displayName"])
+    assert attrs["msPKI-Cert-Template-OID"] == [res["oid"].encode()] and attrs["flags"] == [b"1"]
+    status, again = run_module(ad_cert_template.main, template_args(template))
+    assert again["changed"] is False
+
+
+def test_admins_lose_enroll_and_the_provisioning_subject_comes_from_ad(run_module, admin, template):
+    status, res = run_module(
+        ad_cert_template.main,
+        template_args(template, enrollee_supplies_subject=False, enroll_principals=[labconfig.SERVICE_POINT["sam"]]),
+    )
+    assert status == "exit", res
+    attrs = read(admin, res["distinguished_name"], ["msPKI-Certificate-Name-Flag", "flags", "nTSecurityDescriptor"])
+    # [MS-CRTD] 2.28: SUBJECT_REQUIRE_DNS_AS_CN 0x10000000 | SUBJECT_ALT_REQUIRE_DNS 0x08000000, nothing supplied
+    assert attrs["msPKI-Certificate-Name-Flag"] == [str(0x18000000).encode()]
+    domain = enroller(res).rsplit("-", 1)[0]
+    dacl = [a.to_sddl() for a in _sd(admin, res["distinguished_name"]).dacl]
+    # explicit ACEs of Domain Admins keep no control access (CR); Enterprise Admins' full control is inherited from
+    # the configuration partition, so an explicit deny of Enroll comes first
+    assert f"(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;{domain}-512)" in dacl
+    assert dacl[0] == f"(OD;;CR;{ENROLL};;{domain}-519)", dacl
+    assert f"(A;CIID;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{domain}-519)" in dacl
+    status, info = run_module(ad_pki_info.main, dict(info_args(template), accepted_esc17_principals=[]))
+    assert info["failed_checks"] == [], info["checks"]  # subject from AD: no ESC1/ESC17, nobody but OOBSP$ enrolls

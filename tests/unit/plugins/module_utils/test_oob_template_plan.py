@@ -283,3 +283,20 @@ def test_unpublish_and_publish():
     again = plan_managed_template(want(publish_to=[], unpublish_from=["LAB-CA"]), state)
     assert again["unpublish"] == [{"ca": "LAB-CA", "dn": f"CN=LAB-CA,CN=Enrollment Services,{PKS}"}]
     assert "published on LAB-CA: no" in plan_diff(again, state)["after"]
+
+
+def test_inherited_admin_enroll_is_denied_explicitly():
+    # Enterprise Admins' full control inherited from the configuration partition (as the lab's Samba gives it)
+    inherited = Ace(ACCESS_ALLOWED, 0x12, FULL, EA)  # CI | ID
+    result = plan_acl(SecurityDescriptor(owner=EA, dacl=[inherited]), {"owner": EA})
+    assert [a.to_sddl() for a in result["aces"]] == [
+        f"(OD;;CR;{ENROLL};;{EA})",
+        f"(A;CIID;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{EA})",
+    ]
+    again = plan_acl(SecurityDescriptor(owner=EA, dacl=result["aces"]), {"owner": EA})
+    assert again["changed"] is False
+    kept = plan_acl(SecurityDescriptor(owner=EA, dacl=[inherited]), {"owner": EA, "keep_admin_enroll": True})
+    assert kept["changed"] is False
+    # an inherited read-only ACE needs no deny
+    assert plan_acl(SecurityDescriptor(owner=EA, dacl=[Ace(ACCESS_ALLOWED, 0x10, 0x20094, EA)]),
+                    {"owner": EA})["changed"] is False  # fmt: skip
