@@ -16,7 +16,8 @@ Rules, with their sources:
   never turned into a managed one unless ``manage_stock`` is set: ``name: WebServer`` would otherwise rewrite the
   template every web server in the forest enrolls from.
 - Security descriptor of a new template: the source template's owner and explicit ACEs, as the Certificate Templates
-  console's "Duplicate Template" copies them; without a source, the schema's defaultSecurityDescriptor of
+  console's "Duplicate Template" copies them (its inherited ACEs, which the new template inherits as well, are
+  planned with but not written); without a source, the schema's defaultSecurityDescriptor of
   pKICertificateTemplate ([MS-ADSC] PKI-Certificate-Template:
   ``D:(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)(A;;RPLCLORC;;;AU)``).
   Inherited ACEs are the DC's business and are never written.
@@ -360,7 +361,9 @@ def plan_managed_template(want: Mapping[str, Any], have: Mapping[str, Any]) -> d
         display = _text(desired["displayName"][0])
         source_sd = have.get("source_sd") if source else None
         root_sid = have.get("root_sid")
-        base = [a for a in (source_sd.dacl or []) if not a.is_inherited] if source_sd else None
+        # the source's inherited ACEs are what the new template inherits too (same container): they are planned
+        # with, so that the plan is what the DC ends up holding, and never written (the DC adds them)
+        base = list(source_sd.dacl or []) if source_sd else None
         if base is None:
             if not root_sid:
                 raise ValueError("the forest root domain's SID is needed for a template without a source")

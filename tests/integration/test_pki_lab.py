@@ -79,8 +79,14 @@ def template(admin):
 
 
 def test_converge_reads_back_documented_values_and_is_idempotent(run_module, admin, template):
+    usn = highest_usn(admin)
+    status, check = run_module(ad_cert_template.main, dict(template_args(template), _ansible_check_mode=True))
+    assert highest_usn(admin) == usn
     status, res = run_module(ad_cert_template.main, template_args(template))
     assert status == "exit", res
+    # what check mode showed is what was written, in three writes: the OID object, the template with its owner and
+    # DACL (the DC's inherited ACEs were foreseen: no second DACL write), the publication
+    assert res["diff"] == check["diff"] and res["ldap_operations"]["writes"] == 3
     assert res["created"] is True and res["published"] == [labconfig.CA_NAME]
     assert (
         res["oid"].startswith(labconfig.FOREST_OID + ".")
