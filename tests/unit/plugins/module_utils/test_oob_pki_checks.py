@@ -4,6 +4,7 @@ import datetime
 import functools
 
 import pytest
+from ansible.module_utils import oob_pki_checks
 from ansible.module_utils.oob_pki_checks import (
     AUTOENROLL_GUID,
     ENROLL_GUID,
@@ -11,10 +12,12 @@ from ansible.module_utils.oob_pki_checks import (
     GENERIC_WRITE,
     check_ca_certificate,
     dangerous_writers,
+    enroll_decision,
     enrollers,
     evaluate_escalations,
     is_admin,
     is_broad,
+    risky_broad_aces,
 )
 from ansible.module_utils.oob_sd import (
     ACCESS_ALLOWED,
@@ -161,10 +164,12 @@ AMT_WEB = template("AMTWeb", name_flag=SUPPLIES, ekus=[SERVER_AUTH])
          DA, True, (), []),
         (template(name_flag=SUPPLIES, ekus=[SMART_CARD]), [enroll(USER)], DA, True, (), [("ESC1", "fail", [USER])]),
         (template(name_flag=SUPPLIES, ekus=[PKINIT]), [enroll(USER)], DA, True, (), [("ESC1", "fail", [USER])]),
-        (template(ekus=[]), [enroll(DC)], DA, True, (), [("ESC2", "fail", [DC])]),
+        # no EKU or Any Purpose: ESC2, and ESC3 too (Certipy 5: enrollment_agent = any_purpose or Request Agent)
+        (template(ekus=[]), [enroll(DC)], DA, True, (), [("ESC2", "fail", [DC]), ("ESC3", "fail", [DC])]),
         (template(name_flag=SUPPLIES, ekus=[]), [enroll(DC)], DA, True, (),
-         [("ESC1", "fail", [DC]), ("ESC2", "fail", [DC])]),
-        (template(ekus=[ANY_PURPOSE]), [enroll(DC), enroll(AU)], DA, True, (), [("ESC2", "fail", [AU, DC])]),
+         [("ESC1", "fail", [DC]), ("ESC2", "fail", [DC]), ("ESC3", "fail", [DC])]),
+        (template(ekus=[ANY_PURPOSE]), [enroll(DC), enroll(AU)], DA, True, (),
+         [("ESC2", "fail", [AU, DC]), ("ESC3", "fail", [AU, DC])]),
         (template(ekus=[REQUEST_AGENT]), [enroll(DU)], DA, True, (), [("ESC3", "fail", [DU])]),
         (template(ekus=[CLIENT_AUTH]), [enroll(DU), allow(AU, GENERIC_WRITE)], DA, True, (),
          [("ESC4", "fail", [AU])]),
@@ -198,7 +203,10 @@ def test_evaluate_escalations(tpl, dacl, owner, published, accepted, expected):
           "authentication"]),
         (template("X", ekus=[]), [enroll(AU), allow(DU, CONTROL_ACCESS)], None, (),
          ["ESC2 on 'X': S-1-5-11 (Enroll) and S-1-5-21-1-2-3-513 (AllExtendedRights) can enroll and the template has "
-          "no EKU (valid for any purpose)"]),
+          "no EKU (valid for any purpose)",
+          "ESC3 on 'X': S-1-5-11 (Enroll) and S-1-5-21-1-2-3-513 (AllExtendedRights) can enroll and the template has "
+          "no EKU (valid for any purpose), which includes Certificate Request Agent, so they can request certificates "
+          "on behalf of other users"]),
         (template("X", ekus=[REQUEST_AGENT]), [enroll(USER)], None, (),
          ["ESC3 on 'X': S-1-5-21-1-2-3-1106 can enroll (Enroll) and the EKUs include Certificate Request Agent, so "
           "they can request certificates on behalf of other users"]),
@@ -239,6 +247,286 @@ def test_reasons(tpl, dacl, owner, accepted, reasons):
 def test_evaluate_escalations_rejects_bad_input(tpl, dacl, accepted, message):
     with pytest.raises(ValueError, match=message):
         evaluate_escalations(tpl, dacl, None, True, accepted)
+
+
+# --- primary-source values, SDDL tables ---------------------------------------------------------------------------
+# Values below are written out from the specifications, never taken from the code under test:
+# [MS-CRTD] 2.26 msPKI-Enrollment-Flag, 2.28 msPKI-Certificate-Name-Flag; [MS-DTYP] 2.4.3 / [MS-ADTS] 5.1.3.2 access
+# mask bits and 2.5.1.1 SDDL letters; [MS-CRTD] 2.5.2 / [MS-ADTS] 5.1.3.2.1 the Enroll and AutoEnroll extended
+# rights; [MS-ADA2]/[MS-ADA3] schemaIDGUIDs of the template attributes; [MS-ADSC] pKICertificateTemplate.
+
+NAME_FLAG_SAN = 0x00010000  # CT_FLAG_ENROLLEE_SUPPLIES_SUBJECT_ALT_NAME
+NO_SECURITY_EXTENSION = 0x00080000  # CT_FLAG_NO_SECURITY_EXTENSION
+G_ENROLL, G_AUTOENROLL = "0e10c968-78fb-11d2-90d4-00c04f79dc55", "a05b8cc2-17bc-4802-a710-e7c15ab866a2"
+G_TEMPLATE_CLASS = "e5209ca2-3bba-11d2-90cc-00c04fd91ab1"  # pKICertificateTemplate
+G_NAME_FLAG = "ea1dddc4-60ff-416e-8cc0-17cee534bce7"  # msPKI-Certificate-Name-Flag
+G_EKU = "18976af6-3b9e-11d2-90cc-00c04fd91ab1"  # pKIExtendedKeyUsage
+G_RA_SIGNATURE = "fe17e04b-937d-4f7e-8e0e-9292c8d5683e"  # msPKI-RA-Signature
+G_DISPLAY_NAME = "bf967953-0de6-11d0-a285-00aa003049e2"  # displayName: harmless
+G_PUBLIC_INFORMATION = "e48d0154-bcf8-11d1-8702-00c04fb96050"  # property set of cn; no template attribute is in one
+
+SDDL_TYPES = {"A": 0x00, "D": 0x01, "OA": 0x05, "OD": 0x06, "AU": 0x02}
+SDDL_FLAGS = {"OI": 0x01, "CI": 0x02, "NP": 0x04, "IO": 0x08, "ID": 0x10}
+SDDL_RIGHTS = {"CC": 0x1, "DC": 0x2, "LC": 0x4, "SW": 0x8, "RP": 0x10, "WP": 0x20, "DT": 0x40, "LO": 0x80, "CR": 0x100,
+               "SD": 0x10000, "RC": 0x20000, "WD": 0x40000, "WO": 0x80000, "GA": 0x10000000, "GX": 0x20000000,
+               "GW": 0x40000000, "GR": 0x80000000}  # fmt: skip
+SDDL_SIDS = {"WD": EVERYONE, "AU": AU, "SY": SYSTEM, "BA": "S-1-5-32-544", "BU": "S-1-5-32-545", "ED": "S-1-5-9",
+             "DU": DU, "DC": DC, "DA": DA, "EA": EA, "SITE": SITE, "USER": USER}  # fmt: skip
+
+
+def _sddl_ace(text):
+    kind, flags, rights, object_type, inherited_object_type, sid = text.split(";")
+
+    def letters(value, table):
+        return sum(table[value[i : i + 2]] for i in range(0, len(value), 2))
+
+    mask = int(rights, 16) if rights.startswith("0x") else letters(rights, SDDL_RIGHTS)
+    return Ace(SDDL_TYPES[kind], letters(flags, SDDL_FLAGS), mask, SDDL_SIDS.get(sid, sid),
+               object_type or None, inherited_object_type or None)  # fmt: skip
+
+
+def sddl(text):
+    """A DACL from SDDL: 'D:(A;;GA;;;DA)(OA;;CR;<guid>;;DU)'; 'D:NO_ACCESS_CONTROL' is a NULL DACL (None)."""
+    assert text.startswith("D:")
+    if text == "D:NO_ACCESS_CONTROL":
+        return None
+    return [_sddl_ace(part) for part in text[3:-1].split(")(")] if text != "D:" else []
+
+
+def test_sddl_helper_agrees_with_oob_sd():
+    text = f"(OA;CIIO;WPCR;{G_ENROLL};{G_TEMPLATE_CLASS};S-1-5-11)"
+    expected = "(OA;CIIO;WPCR;0e10c968-78fb-11d2-90d4-00c04f79dc55;e5209ca2-3bba-11d2-90cc-00c04fd91ab1;AU)"
+    assert sddl("D:" + text)[0].to_sddl() == expected
+    assert sddl("D:(D;ID;0x40000;;;WD)")[0] == Ace(0x01, 0x10, 0x40000, "S-1-1-0")
+
+
+def test_constants_match_the_specifications():
+    assert oob_pki_checks.ENROLLEE_SUPPLIES_SUBJECT == 0x00000001
+    assert oob_pki_checks.ENROLLEE_SUPPLIES_SUBJECT_ALT_NAME == 0x00010000
+    assert oob_pki_checks.PEND_ALL_REQUESTS == 0x00000002
+    assert oob_pki_checks.NO_SECURITY_EXTENSION == 0x00080000
+    assert (ENROLL_GUID, AUTOENROLL_GUID) == (G_ENROLL, G_AUTOENROLL)
+    assert oob_pki_checks.TEMPLATE_CLASS_GUID == G_TEMPLATE_CLASS
+    assert (GENERIC_ALL, GENERIC_WRITE) == (0x10000000, 0x40000000)
+    assert oob_pki_checks.SECURITY_ATTRIBUTES == {
+        "ea1dddc4-60ff-416e-8cc0-17cee534bce7": "msPKI-Certificate-Name-Flag",
+        "d15ef7d8-f226-46db-ae79-b34e560bd12c": "msPKI-Enrollment-Flag",
+        "fe17e04b-937d-4f7e-8e0e-9292c8d5683e": "msPKI-RA-Signature",
+        "3c91fbbf-4773-4ccd-a87b-85d53e7bcf6a": "msPKI-RA-Application-Policies",
+        "d546ae22-0951-4d47-817e-1c9f96faad46": "msPKI-RA-Policies",
+        "18976af6-3b9e-11d2-90cc-00c04fd91ab1": "pKIExtendedKeyUsage",
+        "dbd90548-aa37-4202-9966-8c537ba5ce32": "msPKI-Certificate-Application-Policy",
+        "38942346-cc5b-424b-a7d8-6ffd12029c5f": "msPKI-Certificate-Policy",
+        "0c15e9f5-491d-4594-918f-32813a091da9": "msPKI-Template-Schema-Version",
+        "bf967976-0de6-11d0-a285-00aa003049e2": "flags",
+    }
+
+
+@pytest.mark.parametrize(
+    ("dacl", "expected"),
+    [
+        # WriteDacl / WriteOwner in object ACEs count whatever the object type
+        ("D:(OA;;WD;;;DU)", {DU: ["WriteDacl"]}),
+        (f"D:(OA;;WD;{G_ENROLL};;DU)", {DU: ["WriteDacl"]}),
+        (f"D:(OA;;WO;{G_DISPLAY_NAME};;DU)", {DU: ["WriteOwner"]}),
+        (f"D:(OA;;CRWD;{G_ENROLL};;AU)", {AU: ["WriteDacl"]}),
+        # WriteProperty: all properties (no object type, or the template class), or a security-relevant attribute
+        ("D:(OA;;WP;;;DU)", {DU: ["WriteProperty"]}),
+        ("D:(OA;;CRWP;;;DU)", {DU: ["WriteProperty"]}),  # what Certipy 5 reports as ESC4 for WriteProperty
+        (f"D:(OA;;WP;{G_TEMPLATE_CLASS};;DU)", {DU: ["WriteProperty"]}),
+        (f"D:(OA;;WP;{G_NAME_FLAG};;DU)", {DU: ["WriteProperty(msPKI-Certificate-Name-Flag)"]}),
+        (f"D:(OA;;WP;{G_EKU};;USER)", {USER: ["WriteProperty(pKIExtendedKeyUsage)"]}),
+        (f"D:(OA;;WP;{G_RA_SIGNATURE};;USER)(OA;;WP;{G_EKU};;USER)",
+         {USER: ["WriteProperty(msPKI-RA-Signature)", "WriteProperty(pKIExtendedKeyUsage)"]}),
+        (f"D:(OA;;WP;{G_DISPLAY_NAME};;DU)", {}),  # a harmless attribute
+        (f"D:(OA;;WP;{G_PUBLIC_INFORMATION};;DU)", {}),  # a property set that holds no template attribute
+        (f"D:(OA;;RPWP;{G_ENROLL};;DU)", {}),  # WriteProperty "on" an extended right is no property at all
+        ("D:(OA;;GW;;;DU)", {DU: ["GenericWrite"]}),
+        ("D:(A;;RCSWWP;;;DU)", {DU: ["WriteProperty"]}),  # GENERIC_WRITE as AD stores it (0x20028)
+        (f"D:(OA;CIIO;WD;;{G_TEMPLATE_CLASS};DU)", {}),  # inherit-only
+        (f"D:(OA;ID;WP;{G_NAME_FLAG};;DU)", {DU: ["WriteProperty(msPKI-Certificate-Name-Flag)"]}),  # inherited counts
+        ("D:(A;;GA;;;DA)(OA;;WD;;;DA)(OA;;WP;;;SY)", {}),  # admins
+        # denies: the first ACE that allows or denies a right decides, per right
+        (f"D:(OD;;WP;{G_NAME_FLAG};;DU)(OA;;WP;{G_NAME_FLAG};;DU)", {}),
+        (f"D:(D;;WP;;;DU)(OA;;WP;{G_NAME_FLAG};;DU)", {}),
+        (f"D:(OD;;WP;{G_TEMPLATE_CLASS};;DU)(OA;;WP;{G_EKU};;DU)", {}),
+        (f"D:(OD;;WP;{G_NAME_FLAG};;DU)(A;;WP;;;DU)", {DU: ["WriteProperty"]}),  # the other attributes stay writable
+        ("D:(OD;;WD;;;DU)(OA;;WD;{G};;DU)".replace("{G}", G_EKU), {}),
+        (f"D:(OD;;WD;{G_NAME_FLAG};;DU)(A;;WD;;;DU)", {DU: ["WriteDacl"]}),  # Windows ignores that deny for WriteDacl
+        ("D:(D;;WDWO;;;DU)(A;;GA;;;DU)", {DU: ["GenericAll"]}),  # GenericAll still gives WriteProperty
+        ("D:(D;;GA;;;DU)(A;;GA;;;DU)", {}),
+        ("D:(A;;WD;;;DU)(D;;WD;;;DU)", {DU: ["WriteDacl"]}),  # a deny after the allow changes nothing
+        ("D:(OA;ID;WO;;;AU)(OD;ID;WO;;;AU)", {AU: ["WriteOwner"]}),
+        ("D:(D;;WO;;;DU)(A;;WOWD;;;AU)", {AU: ["WriteDacl", "WriteOwner"]}),  # no group expansion per SID
+        ("D:NO_ACCESS_CONTROL", {EVERYONE: ["GenericAll"]}),
+    ],
+)  # fmt: skip
+def test_dangerous_writers_object_aces_and_denies(dacl, expected):
+    assert dangerous_writers(sddl(dacl), DA) == expected
+
+
+@pytest.mark.parametrize(
+    ("dacl", "expected"),
+    [
+        (f"D:(OA;;CR;{G_ENROLL};;DU)", {DU: ["Enroll"]}),
+        (f"D:(OA;;CR;{G_TEMPLATE_CLASS};;DU)", {DU: ["AllExtendedRights"]}),  # the class: every extended right
+        ("D:(OA;;CR;;;DU)", {DU: ["AllExtendedRights"]}),
+        (f"D:(OA;;CR;{G_NAME_FLAG};;DU)", {}),  # control access for something that is no enrollment right
+        (f"D:(OA;;RPWPCR;{G_ENROLL};;DU)", {DU: ["Enroll"]}),
+        # Enroll/AutoEnroll/AllExtendedRights combinations with denies
+        (f"D:(OD;;CR;{G_ENROLL};;DU)(OD;;CR;{G_AUTOENROLL};;DU)(A;;CR;;;DU)", {}),
+        (f"D:(D;;CR;;;DU)(OA;;CR;{G_ENROLL};;DU)(OA;;CR;{G_AUTOENROLL};;DU)", {}),
+        (f"D:(OD;;CR;;;DU)(OA;;CR;{G_ENROLL};;DU)", {}),
+        (f"D:(OD;;CR;{G_TEMPLATE_CLASS};;DU)(A;;GA;;;DU)", {}),
+        (f"D:(OD;;CR;{G_ENROLL};;DU)(OA;;CR;{G_ENROLL};;DU)(OA;;CR;{G_AUTOENROLL};;DU)", {DU: ["AutoEnroll"]}),
+        (f"D:(OD;;CR;{G_AUTOENROLL};;DU)(OA;;CR;;;DU)", {DU: ["AllExtendedRights"]}),  # Enroll stays
+        (f"D:(OD;;CR;{G_ENROLL};;DU)(OD;;CR;{G_AUTOENROLL};;DU)(A;;GA;;;DU)", {}),
+        (f"D:(OD;;CR;{G_ENROLL};;DU)(OD;;CR;{G_AUTOENROLL};;DU)(A;;GA;;;DU)(A;;GA;;;AU)", {AU: ["GenericAll"]}),
+        (f"D:(OA;;CR;{G_ENROLL};;DU)(OD;;CR;{G_ENROLL};;DU)", {DU: ["Enroll"]}),  # allow first: it stays
+        (f"D:(OD;;WP;;;DU)(OA;;CR;{G_ENROLL};;DU)", {DU: ["Enroll"]}),  # a deny of other rights
+        (f"D:(OD;CIIO;CR;{G_ENROLL};;DU)(OA;;CR;{G_ENROLL};;DU)", {DU: ["Enroll"]}),  # inherit-only deny: not here
+    ],
+)  # fmt: skip
+def test_enrollers_object_aces_and_denies(dacl, expected):
+    assert enrollers(sddl(dacl)) == expected
+
+
+TOKEN = [SITE, DC, EVERYONE, AU]  # the site server's computer account: itself, Domain Computers, Everyone, AU
+
+
+@pytest.mark.parametrize(
+    ("dacl", "allowed", "sid"),
+    [
+        (f"D:(A;;RPLCLORC;;;AU)(OA;;CR;{G_ENROLL};;SITE)", True, SITE),
+        (f"D:(OA;;CR;{G_ENROLL};;DC)", True, DC),  # through its group
+        ("D:(A;;CR;;;DC)", True, DC),  # AllExtendedRights
+        ("D:(A;;GA;;;SITE)", True, SITE),
+        (f"D:(OA;;CR;{G_TEMPLATE_CLASS};;SITE)", True, SITE),
+        (f"D:(OA;ID;CR;{G_ENROLL};;SITE)", True, SITE),  # inherited
+        (f"D:(OD;;CR;{G_ENROLL};;SITE)(OA;;CR;{G_ENROLL};;SITE)", False, SITE),
+        (f"D:(OD;;CR;{G_ENROLL};;DC)(OA;;CR;{G_ENROLL};;SITE)", False, DC),  # a deny for its group comes first
+        (f"D:(D;;CR;;;WD)(OA;;CR;{G_ENROLL};;SITE)", False, EVERYONE),
+        ("D:(D;;GA;;;AU)(A;;GA;;;SITE)", False, AU),
+        (f"D:(OA;;CR;{G_ENROLL};;SITE)(OD;;CR;{G_ENROLL};;DC)", True, SITE),  # the allow comes first
+        (f"D:(OD;;CR;{G_ENROLL};;USER)(OA;;CR;{G_ENROLL};;SITE)", True, SITE),  # a deny for someone else
+        (f"D:(OD;;CR;{G_AUTOENROLL};;SITE)(OA;;CR;{G_ENROLL};;SITE)", True, SITE),  # AutoEnroll denied only
+        (f"D:(OA;;CR;{G_AUTOENROLL};;SITE)", False, None),  # AutoEnroll alone is no Enroll
+        (f"D:(OA;CIIO;CR;{G_ENROLL};;SITE)", False, None),
+        (f"D:(OA;;CR;{G_ENROLL};;USER)", False, None),
+        (f"D:(OD;;CR;{G_ENROLL};;DU)(OA;;CR;{G_ENROLL};;DC)", True, DC),  # Domain Users is not in a computer's token
+        ("D:", False, None),
+        ("D:NO_ACCESS_CONTROL", True, EVERYONE),
+    ],
+)  # fmt: skip
+def test_enroll_decision(dacl, allowed, sid):
+    decision = enroll_decision(sddl(dacl), TOKEN)
+    assert (decision["allowed"], decision["sid"]) == (allowed, sid)
+    assert decision["ace"] is None if sid is None else decision["ace"]
+
+
+def test_enroll_decision_names_the_deciding_ace():
+    decision = enroll_decision(sddl(f"D:(OD;;CR;{G_ENROLL};;DC)(OA;;CR;{G_ENROLL};;SITE)"), [SITE.lower(), DC])
+    assert decision == {"allowed": False, "sid": DC, "ace": f"(OD;;CR;{G_ENROLL};;{DC})"}
+    with pytest.raises(ValueError, match=r"invalid SID string 'SCCM01\$'"):
+        enroll_decision([], ["SCCM01$"])
+
+
+@pytest.mark.parametrize(
+    ("dacl", "risky"),
+    [
+        (f"D:(OA;;WD;{G_NAME_FLAG};;DU)", [0]),
+        (f"D:(OA;;WP;{G_EKU};;AU)(OA;;WP;{G_DISPLAY_NAME};;AU)", [0]),
+        (f"D:(OA;ID;CR;{G_ENROLL};;DU)(A;;RPLCLORC;;;AU)", []),  # inherited, and plain read
+        (f"D:(OD;;CR;{G_ENROLL};;DU)(OA;;CR;{G_ENROLL};;SITE)", []),  # a deny, and no broad group
+        (f"D:(OA;;CR;{G_AUTOENROLL};;WD)(A;;CR;;;BU)", [0, 1]),
+    ],
+)  # fmt: skip
+def test_risky_broad_aces_include_object_aces(dacl, risky):
+    aces = sddl(dacl)
+    assert risky_broad_aces(aces) == [aces[i] for i in risky]
+
+
+ENROLL_DU = f"D:(A;;GA;;;DA)(OA;;CR;{G_ENROLL};;DA)(A;;RPLCLORC;;;AU)(OA;;CR;{G_ENROLL};;DU)"
+
+
+@pytest.mark.parametrize(
+    ("tpl", "dacl", "published", "expected"),
+    [
+        # ESC1: the enrollee supplies the subject (0x1) or only its alternative name (0x10000)
+        (template(name_flag=NAME_FLAG_SAN, ekus=[CLIENT_AUTH]), ENROLL_DU, True, [("ESC1", "fail", [DU])]),
+        (template(name_flag=0x00010001, ekus=[SMART_CARD]), ENROLL_DU, True, [("ESC1", "fail", [DU])]),
+        (template(name_flag=0x00400000 | 0x08000000, ekus=[CLIENT_AUTH]), ENROLL_DU, True, []),  # SAN from AD only
+        (template(name_flag=NAME_FLAG_SAN, ekus=[]), ENROLL_DU, True,
+         [("ESC1", "fail", [DU]), ("ESC2", "fail", [DU]), ("ESC3", "fail", [DU])]),
+        (template(schema=1, name_flag=NAME_FLAG_SAN, ekus=[CODE_SIGNING]), ENROLL_DU, True, [("ESC15", "fail", [DU])]),
+        (template(name_flag=NAME_FLAG_SAN, ekus=[SERVER_AUTH]), ENROLL_DU, True, [("ESC17", "fail", [DU])]),
+        (template(name_flag=NAME_FLAG_SAN, ekus=[CLIENT_AUTH]), ENROLL_DU, False, []),
+        # ESC9: no security extension on a client-authentication template is a warning
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, ekus=[CLIENT_AUTH]), ENROLL_DU, True,
+         [("ESC9", "warn", [DU])]),
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, ekus=[]), ENROLL_DU, True,
+         [("ESC2", "fail", [DU]), ("ESC3", "fail", [DU]), ("ESC9", "warn", [DU])]),
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, ekus=[SERVER_AUTH]), ENROLL_DU, True, []),
+        (template(enrollment_flag=NO_SECURITY_EXTENSION | 0x2, ekus=[CLIENT_AUTH]), ENROLL_DU, True, []),
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, ekus=[CLIENT_AUTH]), ENROLL_DU, False, []),
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, ekus=[PKINIT]),
+         f"D:(OA;;CR;{G_ENROLL};;DA)(A;;RPLCLORC;;;AU)", True, []),  # only admins can enroll
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, name_flag=1, ekus=[CLIENT_AUTH]), ENROLL_DU, True,
+         [("ESC1", "fail", [DU]), ("ESC9", "warn", [DU])]),
+        # ESC4 from object ACEs, published or not
+        (template(ekus=[SERVER_AUTH]), f"D:(OA;;WD;{G_ENROLL};;DU)", False, [("ESC4", "fail", [DU])]),
+        (template(ekus=[SERVER_AUTH]), f"D:(OA;;WP;{G_NAME_FLAG};;AU)", False, [("ESC4", "fail", [AU])]),
+        (template(ekus=[SERVER_AUTH]), f"D:(OD;;WP;{G_NAME_FLAG};;AU)(OA;;WP;{G_NAME_FLAG};;AU)", False, []),
+        # deny ACEs for Enroll
+        (template(name_flag=1, ekus=[CLIENT_AUTH]), f"D:(OD;;CR;{G_ENROLL};;DU)(OD;;CR;{G_AUTOENROLL};;DU)(A;;CR;;;DU)",
+         True, []),
+        (template(name_flag=1, ekus=[CLIENT_AUTH]), f"D:(OD;;CR;{G_ENROLL};;DU)(A;;CR;;;DU)", True,
+         [("ESC1", "fail", [DU])]),  # AutoEnroll remains: reported (errs on the side of reporting)
+    ],
+)  # fmt: skip
+def test_evaluate_escalations_new_rules(tpl, dacl, published, expected):
+    found = evaluate_escalations(tpl, sddl(dacl), DA, published)
+    assert [(f["rule"], f["severity"], f["principals"]) for f in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("tpl", "dacl", "accepted", "expected"),
+    [
+        (template(name_flag=1, ekus=[CLIENT_AUTH]), f"D:(OA;;CR;{G_ENROLL};;DU)(OA;;WD;;;USER)", (),
+         [("ESC1", "warn", [DU]), ("ESC4", "warn", [USER])]),
+        (template(name_flag=1, ekus=[SERVER_AUTH]), f"D:(OA;;CR;{G_ENROLL};;SITE)", [SITE],
+         [("ESC17", "accepted", [SITE])]),
+        (template(name_flag=1, ekus=[SERVER_AUTH]), f"D:(OA;;CR;{G_ENROLL};;DC)", [SITE], [("ESC17", "warn", [DC])]),
+        (template(enrollment_flag=NO_SECURITY_EXTENSION, ekus=[CLIENT_AUTH]), f"D:(OA;;CR;{G_ENROLL};;DU)", (),
+         [("ESC9", "warn", [DU])]),
+    ],
+)  # fmt: skip
+def test_unmanaged_templates_only_warn(tpl, dacl, accepted, expected):
+    found = evaluate_escalations(tpl, sddl(dacl), DA, True, accepted, managed=False)
+    assert [(f["rule"], f["severity"], f["principals"]) for f in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("tpl", "dacl", "reason"),
+    [
+        (template("X", name_flag=NAME_FLAG_SAN, ekus=[CLIENT_AUTH]), f"D:(OA;;CR;{G_ENROLL};;AU)",
+         "ESC1 on 'X': S-1-5-11 can enroll (Enroll), the enrollee supplies the subject alternative name and the EKUs "
+         "allow client authentication"),
+        (template("X", name_flag=0x00010001, ekus=[CLIENT_AUTH]), f"D:(OA;;CR;{G_ENROLL};;AU)",
+         "ESC1 on 'X': S-1-5-11 can enroll (Enroll), the enrollee supplies the subject and the subject alternative "
+         "name and the EKUs allow client authentication"),
+        (template("X", enrollment_flag=NO_SECURITY_EXTENSION, ekus=[CLIENT_AUTH]), f"D:(OA;;CR;{G_ENROLL};;AU)",
+         "ESC9 on 'X': S-1-5-11 can enroll (Enroll), msPKI-Enrollment-Flag has NO_SECURITY_EXTENSION (0x80000) and "
+         "the EKUs allow client authentication: the certificates carry no SID security extension, so where "
+         "certificate mapping is weak an enrollee who can change an account's userPrincipalName or dNSHostName can "
+         "authenticate as another account"),
+        (template("X"), f"D:(OA;;WP;{G_NAME_FLAG};;AU)(OA;;WO;{G_DISPLAY_NAME};;AU)",
+         "ESC4 on 'X': S-1-5-11 can modify the template (WriteProperty(msPKI-Certificate-Name-Flag), WriteOwner), so "
+         "they can make it vulnerable"),
+    ],
+)  # fmt: skip
+def test_new_reasons(tpl, dacl, reason):
+    assert [f["reason"] for f in evaluate_escalations(tpl, sddl(dacl), None, True)] == [reason]
 
 
 # --- CA certificate ---------------------------------------------------------------------------------------------
