@@ -12,15 +12,22 @@ export OOB_CERTIPY ?= $(if $(wildcard $(CURDIR)/.venv-certipy/bin/certipy),$(CUR
 LAB := $(BIN)/python lab/lab.py
 LAB_VAULT := --vault-id lab@inventories/lab/vault-password.txt
 LAB_OPTS ?=
+# The environment for converge / check / verify: inventories/$(ENV). The lab's vault password is a file in its
+# inventory; any other environment's is asked for (or give VAULT_ID=<env>@<file or script>).
+ENV ?= lab
+VAULT_ID ?= $(if $(filter lab,$(ENV)),lab@inventories/lab/vault-password.txt,$(ENV)@prompt)
+PLAYBOOK := ansible-playbook -i inventories/$(ENV) --vault-id $(VAULT_ID)
 
-.PHONY: help deps demo test lint unit integration molecule sanity bench lab-up lab-down lab-status clean
+.PHONY: help deps demo test lint unit integration molecule sanity bench lab-up lab-down lab-status clean \
+	converge check verify
 
 help:
 	@echo "make demo         set up everything, bring the lab up, run playbooks/site.yml against it"
 	@echo "make test         lint, unit, integration (live lab), molecule; tears the lab down at the end"
 	@echo "make deps         Debian packages, .venv, collections (what demo and test do first)"
 	@echo "make lab-up | lab-down | lab-status    the lab (LAB_OPTS='--ca-key-size 4096' ...)"
-	@echo "make lint | unit | integration | molecule | sanity | bench"
+	@echo "make converge | check | verify [ENV=<env>]   site.yml; site.yml --check --diff (drift); verify.yml"
+	@echo "make lint | unit | integration | molecule | sanity | bench (bench brings the lab up and leaves it up)"
 
 deps:
 	@scripts/bootstrap
@@ -35,11 +42,22 @@ lab-status:
 	@$(LAB) status
 
 demo: lab-up
-	ansible-playbook -i inventories/lab $(LAB_VAULT) playbooks/site.yml --diff
+	$(PLAYBOOK) playbooks/site.yml --diff
 	@echo
-	@echo "Demo done: the lab is up ($(LAB) status), site.yml converged against it."
-	@echo "Try drift detection:  ansible-playbook -i inventories/lab $(LAB_VAULT) playbooks/site.yml --check --diff"
-	@echo "Tear down:            make lab-down"
+	@echo "Demo done: the lab is up (make lab-status), site.yml converged against it."
+	@echo "Find drift (writes nothing):  make check"
+	@echo "Fix it:                       make converge"
+	@echo "Prove readiness:              make verify"
+	@echo "Tear the lab down:            make lab-down"
+
+converge: deps
+	$(PLAYBOOK) playbooks/site.yml --diff
+
+check: deps
+	$(PLAYBOOK) playbooks/site.yml --check --diff
+
+verify: deps
+	$(PLAYBOOK) playbooks/verify.yml
 
 test: deps
 	@scripts/test
@@ -67,8 +85,10 @@ sanity: deps
 	scripts/sanity
 
 bench: lab-up
+	@echo "bench: uses the lab (brought up if it was down) and leaves it up; it removes every object it creates"
 	$(BIN)/python bench/ldap_ops.py
 	$(BIN)/python bench/lab_updown.py
+	@echo "bench: lab_updown took the lab down and up again; it is up (make lab-down to stop it)"
 
 clean: lab-down
 	rm -rf .cache lab/.state

@@ -27,6 +27,9 @@ import ad_container  # noqa: E402  # isort: skip
 from test_pki_lab import template_args  # noqa: E402  # isort: skip
 
 
+PKS = "CN=Public Key Services,CN=Services,CN=Configuration,DC=lab,DC=example"
+
+
 def run(path, **extra):
     params = dict(ad_container_defaults(), **args(path, **extra))
     t0 = time.perf_counter()
@@ -40,19 +43,32 @@ def template_noop_ops() -> dict:
     spec = ad_cert_template.argument_spec()
     params = dict({k: v.get("default") for k, v in spec.items()}, **template_args(name))
     admin = ldaps()
+    created = {}
     try:
-        ad_cert_template.run(FakeModule(dict(params)))
+        created = ad_cert_template.run(FakeModule(dict(params)))
         return ad_cert_template.run(FakeModule(dict(params)))["ldap_operations"]
+    finally:  # leave nothing behind: the publication, the template and its msPKI-Enterprise-Oid object
+        admin.modify(f"CN=LAB-CA,CN=Enrollment Services,{PKS}", {"certificateTemplates": [(MODIFY_DELETE, [name])]})
+        admin.delete(f"CN={name},CN=Certificate Templates,{PKS}")
+        if created.get("oid_object_created"):
+            admin.delete(created["oid_object_created"])
+        admin.unbind()
+
+
+def pki_objects() -> int:
+    """How many objects the forest's Public Key Services hold (a bench must leave the same number)."""
+    admin = ldaps()
+    try:
+        admin.search(PKS, "(objectClass=*)", attributes=["cn"])
+        return len([e for e in admin.response if e.get("type") == "searchResEntry"])
     finally:
-        pks = "CN=Public Key Services,CN=Services,CN=Configuration,DC=lab,DC=example"
-        admin.modify(f"CN=LAB-CA,CN=Enrollment Services,{pks}", {"certificateTemplates": [(MODIFY_DELETE, [name])]})
-        admin.delete(f"CN={name},CN=Certificate Templates,{pks}")
         admin.unbind()
 
 
 def main() -> int:
     name = f"AMT Bench {uuid.uuid4().hex[:8]}"
     admin = ldaps()
+    objects_before = pki_objects()
     try:
         first, t_first = run([name], protect_from_deletion=True)
         noop = [run([name], protect_from_deletion=True) for _ in range(10)]
@@ -69,8 +85,10 @@ def main() -> int:
         report["cert_template_noop"] = tpl_ops
         noop_goal = {"searches": 2, "writes": 0}
         report["goal_met"] = ops["searches"] <= 2 and ops["writes"] == 0 and tpl_ops == noop_goal
+        report["pki_objects_left_behind"] = pki_objects() - objects_before
         print(json.dumps(report, indent=2))
-        return 0 if report["goal_met"] and not report["noop"]["changed"] else 1
+        clean = report["pki_objects_left_behind"] == 0
+        return 0 if report["goal_met"] and clean and not report["noop"]["changed"] else 1
     finally:
         delete_tree(admin, f"OU={name},{BASE}")
         admin.unbind()

@@ -23,4 +23,13 @@ options:
     description: The DNS name of the domain where principals given as names are looked up. O(forest_dns_name) when
       omitted.
     type: str
+  principal_servers:
+    description:
+      - DCs of O(principal_domain) when they are not O(servers) (a DC holds its own domain's objects only; the
+        forest root's DCs do not hold a child domain's computer accounts). Same forms as O(servers).
+    type: list
+    elements: raw
+  principal_base_dn:
+    description: The base DN of O(principal_domain); derived from its DNS name when omitted.
+    type: str
 """

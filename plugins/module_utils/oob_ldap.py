@@ -48,18 +48,39 @@ RESULT_HINTS = {
 }
 
 
-def ldap_argument_spec() -> dict:
-    """Connection options shared by every LDAP module (documented in the oob_ldap doc fragment)."""
+# The connection settings: one dict per environment (the ``connection`` option), or single options that override it
+LDAP_DEFAULTS = {"auth": "simple", "bind_user": None, "bind_password": None, "tls": "ldaps", "ca_file": None,
+                 "validate_certs": True, "allow_plain": False, "timeout": 10}  # fmt: skip
+
+
+def _connection_options() -> dict:
     return dict(
-        auth=dict(type="str", default="simple", choices=["simple", "kerberos"]),
+        auth=dict(type="str", choices=["simple", "kerberos"]),
         bind_user=dict(type="str"),
         bind_password=dict(type="str", no_log=True),
-        tls=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"]),
+        tls=dict(type="str", choices=["ldaps", "starttls", "none"]),
         ca_file=dict(type="path"),
-        validate_certs=dict(type="bool", default=True),
-        allow_plain=dict(type="bool", default=False),
-        timeout=dict(type="int", default=10),
+        validate_certs=dict(type="bool"),
+        allow_plain=dict(type="bool"),
+        timeout=dict(type="int"),
     )
+
+
+def ldap_argument_spec() -> dict:
+    """Connection options shared by every LDAP module (documented in the oob_ldap doc fragment): ``connection``, a
+    dict that an environment gives once, and the same settings as single options, which win over it."""
+    spec = _connection_options()
+    spec["connection"] = dict(type="dict", options=_connection_options())
+    return spec
+
+
+def merge_connection(params: dict) -> dict:
+    """Fill the single connection options from ``connection`` where they are not given, then from LDAP_DEFAULTS."""
+    given = params.get("connection") or {}
+    for key, default in LDAP_DEFAULTS.items():
+        if params.get(key) is None:
+            params[key] = given.get(key) if given.get(key) is not None else default
+    return params
 
 
 def forest_argument_spec() -> dict:
@@ -69,6 +90,8 @@ def forest_argument_spec() -> dict:
         servers=dict(type="list", elements="raw", required=True),
         forest_dns_name=dict(type="str", required=True),
         principal_domain=dict(type="str"),
+        principal_servers=dict(type="list", elements="raw"),
+        principal_base_dn=dict(type="str"),
     )
     return spec
 
@@ -219,7 +242,8 @@ class Session:
     def _io_error(self, what: str, dn: str, exc) -> LdapError:
         """A socket or protocol failure (the DC went away, a timeout) during an operation."""
         return LdapError("connection", f"could not {what} {dn} on {self.server['host']}: the connection failed "
-                                       f"({type(exc).__name__}: {exc})")  # fmt: skip
+                                       f"({type(exc).__name__}: {exc}); check the DC and the network, then run "
+                                       "again (the run converges from where it stopped)")  # fmt: skip
 
     def _op_error(self, what: str, dn: str, exc) -> LdapError:
         code = getattr(exc, "result", None)
@@ -238,6 +262,7 @@ def run_ldap_module(argument_spec: dict, run, module_class=None) -> None:
     if module_class is None:  # pragma: no cover - modules pass their AnsibleModule so tests can patch it
         from ansible.module_utils.basic import AnsibleModule as module_class  # pylint: disable=import-outside-toplevel
     module = module_class(argument_spec=argument_spec, supports_check_mode=True)
+    merge_connection(module.params)
     try:
         result = run(module)
     except ValueError as exc:
@@ -334,6 +359,69 @@ def _tls(params: dict, host: str):
     return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=params.get("ca_file"), valid_names=[host])
 
 
+def _check_ca_file(path: str) -> None:
+    """Refuse a ca_file that cannot work, before any connection. ldap3 says only "invalid CA public key file" for a
+    missing one, and a file without a certificate would fail only at the first handshake, as a TLS failure."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except FileNotFoundError:
+        raise LdapError(
+            "settings",
+            f"ca_file {path} does not exist: give the path, on the controller, of the PEM "
+            "file with the certificate of the CA that issued the DCs' certificates",
+        ) from None
+    except IsADirectoryError:
+        raise LdapError(
+            "settings", f"ca_file {path} is a directory: give the PEM file with the CA certificate"
+        ) from None
+    except OSError as exc:
+        raise LdapError(
+            "settings",
+            f"ca_file {path} cannot be read ({exc.strerror}): let the user that runs Ansible on the controller read it",
+        ) from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError as exc:
+        raise LdapError("settings", f"ca_file {path} {_ca_file_problem(path, head, exc)}") from None
+
+
+def _ca_file_problem(path: str, head: bytes, exc: ssl.SSLError) -> str:
+    """What is wrong with a CA file OpenSSL could not load, from its first bytes."""
+    if b"-----BEGIN CERTIFICATE-----" in head or b"-----BEGIN TRUSTED CERTIFICATE-----" in head:
+        return (
+            f"holds a PEM certificate that cannot be read ({exc.reason or exc}): export the CA certificate "
+            "again, Base-64 encoded (PEM)"
+        )
+    if not head.strip():
+        return "is empty: put the CA certificate in it, Base-64 encoded (PEM: -----BEGIN CERTIFICATE-----)"
+    if head[:1] == b"\x30":  # an ASN.1 SEQUENCE: DER
+        return (
+            "holds no PEM certificate (it looks like binary DER): convert it with "
+            f"'openssl x509 -inform der -in {path} -out {path}.pem' and give the .pem file"
+        )
+    if b"-----BEGIN " in head:
+        label = head.split(b"-----BEGIN ", 1)[1].split(b"-----", 1)[0].decode("ascii", "replace")
+        return f"holds a {label}, not a certificate: give the CA certificate (PEM: -----BEGIN CERTIFICATE-----)"
+    return "holds no PEM certificate (no -----BEGIN CERTIFICATE----- line): give the CA certificate, Base-64 encoded"
+
+
+# Kerberos errors from a bind with user and password, and what to do (matched in the mechanism's message)
+_GSS_HINTS = (
+    ("preauthentication failed", "check bind_password"),
+    ("not found in kerberos database", "check bind_user: an existing account, as user@REALM"),
+    (
+        "cannot find kdc",
+        "set KRB5_CONFIG to a krb5.conf that names the realm's KDCs, or fix its DNS SRV records "
+        "(_kerberos._tcp.<domain>)",
+    ),
+    ("default realm", "give bind_user as user@REALM, or set default_realm in krb5.conf (KRB5_CONFIG)"),
+    ("clock skew", "synchronise the controller's clock with the DCs' (NTP)"),
+    ("revoked", "the account is disabled or locked out: check it in AD"),
+    ("password has expired", "the account's password has expired: change it"),
+)
+
+
 def _kerberos_credentials(params: dict):
     """In-memory Kerberos credentials from bind_user/bind_password, or None to use the default ccache."""
     if not (params.get("bind_user") and params.get("bind_password")):
@@ -347,19 +435,177 @@ def _kerberos_credentials(params: dict):
         name = gssapi.Name(params["bind_user"], gssapi.NameType.user)
         return acquire_cred_with_password(name, params["bind_password"].encode("utf-8"), usage="initiate").creds
     except gssapi.exceptions.GSSError as exc:
-        raise LdapError("credentials", f"Kerberos refused {params['bind_user']}: {_gss_message(exc)}") from None
+        detail = _gss_message(exc)
+        hint = next(
+            (h for key, h in _GSS_HINTS if key in detail.lower()), "check bind_user, bind_password and KRB5_CONFIG"
+        )
+        raise LdapError("credentials", f"Kerberos refused {params['bind_user']}: {detail}; {hint}") from None
 
 
 def _gss_message(exc) -> str:
+    """The most specific text of a gssapi error: the Kerberos mechanism's (minor) message, else the generic one."""
     try:
-        return "; ".join(m for m in (exc.gen_message(), *exc.get_all_statuses(exc.min_code, False)) if m)
+        minor = [m for m in exc.get_all_statuses(exc.min_code, False) if m] if exc.min_code else []
+        minor = [m for m in minor if not m.startswith("gss_display_status call returned failure")]
+        return "; ".join(minor) or exc.gen_message()
     except Exception:  # pylint: disable=broad-except  # older gssapi: fall back to str()
         return str(exc)
 
 
+def _gss_cause(exc):
+    """The gssapi error behind a failed bind, or None. ldap3 answers a failed GSSAPI step by aborting the SASL bind
+    and raises the DC's answer to the abort (Samba: operationsError, NT_STATUS_INVALID_PARAMETER): the cause is in
+    the exception's context."""
+    for _depth in range(5):
+        if exc is None or type(exc).__module__.startswith("gssapi"):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _realm_of(host: str) -> str:
+    """The realm a DC's name suggests (dc1.corp.example.com -> CORP.EXAMPLE.COM), for hints."""
+    labels = host.rstrip(".").split(".")
+    if len(labels) < 2 or all(label.isdigit() for label in labels):
+        return "<REALM>"
+    return ".".join(labels[1:]).upper()
+
+
+def _kerberos_bind_error(gss, where: str, host: str) -> LdapError:
+    """A Kerberos (SASL/GSSAPI) bind that failed on the controller's side, said with what to do."""
+    detail = _gss_message(gss)
+    text = detail.lower()
+    kinit = f"kinit <user>@{_realm_of(host)}"
+    if type(gss).__name__ == "MissingCredentialsError" or "no kerberos credentials" in text:
+        message = f"no Kerberos ticket: run {kinit} (or give bind_user and bind_password); binding to {where}: {detail}"
+    elif "expired" in text:
+        message = f"the Kerberos ticket has expired: run {kinit} (or give bind_user and bind_password); {where}: "
+        message += detail
+    elif "server not found" in text:
+        message = (
+            f"Kerberos does not know the DC as '{host}' ({detail}): set host to the DC's full DNS name (the "
+            f"name in its ldap/<name> service principal) and address to its IP ({where})"
+        )
+    elif "clock skew" in text:
+        message = f"Kerberos bind to {where} failed: {detail}; synchronise the controller's clock with the DC's (NTP)"
+    else:
+        message = (
+            f"Kerberos bind to {where} failed: {detail} (run kinit, or give bind_user and bind_password; "
+            "check KRB5_CONFIG)"
+        )
+    return LdapError("credentials", message)
+
+
 def _is_tls_failure(exc) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("certificate", "ssl", "tls", "hostname", "handshake"))
+    """A real TLS validation failure: the DC's certificate is not trusted (OpenSSL) or does not name it (ldap3).
+    A timeout or a reset during the handshake is not one."""
+    return isinstance(exc, (ssl.SSLCertVerificationError, ldap_exc.LDAPCertificateError))
+
+
+def _tls_detail(exc, host: str) -> str:
+    """What ldap3's TLS validation error says, without its wrapping (tuples, the whole certificate as a dict)."""
+    import re  # pylint: disable=import-outside-toplevel
+
+    text = str(exc)
+    if isinstance(exc, ldap_exc.LDAPCertificateError):
+        names = dict.fromkeys(re.findall(r"\('(?:commonName|DNS|IP Address)', '([^']+)'\)", text))
+        return f"the certificate is for {', '.join(names)}, not {host}" if names else text
+    found = re.search(r"certificate verify failed: ([^(\"']+)", text)
+    return f"certificate verify failed: {found.group(1).strip()}" if found else text
+
+
+# what the DC had been asked when it stopped answering
+_STAGES = {"tls": "the TLS handshake", "starttls": "the StartTLS request", "bind": "the bind"}
+
+
+def _timeout_failure(where: str, stage: str, timeout) -> str:
+    return (
+        f"{where}: timed out: the DC accepted the connection but did not answer {_STAGES[stage]} within "
+        f"{timeout} s (timeout); check that its LDAP service is running and not overloaded, or raise timeout"
+    )
+
+
+def _resolve_failure(spec: dict, port: int) -> str:
+    """ldap3 says only "invalid server address" for a name that does not resolve: ask the resolver why."""
+    import socket  # pylint: disable=import-outside-toplevel
+
+    name = spec["address"] or spec["host"]
+    try:
+        socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        reason = "no usable address"
+    except (OSError, UnicodeError) as exc:  # socket.gaierror; UnicodeError for a name IDNA cannot encode
+        reason = getattr(exc, "strerror", None) or str(exc)
+    if spec["address"]:
+        return f"cannot resolve the address '{name}' given for {spec['host']}: give its IPv4 address ({reason})"
+    return f"cannot resolve {name}: give its address (servers: - host: {name} address: <IPv4>) or fix DNS ({reason})"
+
+
+def _open_failure(exc, *, stage: str, where: str, spec: dict, port: int, timeout: int, elapsed: float):
+    """(kind, message) for a DC that could not be connected to; ``stage`` is 'connect' (TCP, and the TLS handshake
+    for ldaps) or 'starttls'."""
+    if stage == "connect" and "ssl wrapping" in str(exc):  # ldap3's words: TCP stood, the TLS handshake failed
+        stage = "tls"
+    if _is_tls_failure(exc):
+        detail = _tls_detail(exc, spec["host"])
+        if "expired" in detail or "not yet valid" in detail:
+            advice = "renew the DC's certificate, or correct the clock of the DC or of the controller"
+        else:
+            advice = (
+                f"check ca_file holds the CA that issued the DC's certificate and that '{spec['host']}' is a name in it"
+            )
+        return "tls", f"{where}: TLS validation failed ({detail}); {advice}"
+    if str(exc) == "invalid server address":
+        return "resolve", _resolve_failure(spec, port)
+    if isinstance(exc, TimeoutError):
+        if stage == "connect":
+            return "unreachable", (
+                f"{where}: unreachable: no TCP connection within {timeout} s (timeout); check the address, and that "
+                f"the DC is up and port {port} open"
+            )
+        return "timeout", _timeout_failure(where, stage, timeout)
+    if stage != "connect":
+        advice = (
+            f"is {port} the LDAPS port (636)? for 389 use tls=starttls"
+            if stage == "tls"
+            else f"does the DC offer StartTLS on port {port} (389)? for 636 use tls=ldaps"
+        )
+        return "tls", f"{where}: {_STAGES[stage]} failed ({exc}); {advice}"
+    return "unreachable", (
+        f"{where}: unreachable after {elapsed:.1f} s ({exc}); check the address, and that the DC "
+        f"is up and listens on port {port}"
+    )
+
+
+def _bind_failure(exc, where: str, host: str, params: dict):
+    """What a failed bind means: an LdapError (kinds 'timeout' and 'unreachable' let the next DC be tried), or None
+    for an exception that is no bind failure (a bug: it must show)."""
+    gss = _gss_cause(exc)
+    failure = None
+    if gss is not None:
+        failure = _kerberos_bind_error(gss, where, host)
+    elif isinstance(exc, ldap_exc.LDAPInvalidCredentialsResult):
+        failure = LdapError(
+            "credentials",
+            f"{where} rejected the bind as {params['bind_user']}: invalid credentials; "
+            "check bind_user and bind_password",
+        )
+    elif isinstance(exc, ldap_exc.LDAPStrongerAuthRequiredResult):
+        failure = LdapError("credentials", f"{where}: {RESULT_HINTS[8]}")
+    elif isinstance(exc, ldap_exc.LDAPOperationResult):
+        failure = LdapError("credentials", f"{where} refused the bind: {exc.description} ({exc.message})")
+    elif isinstance(exc, TimeoutError):
+        failure = LdapError("timeout", _timeout_failure(where, "bind", params["timeout"]))
+    elif isinstance(exc, ldap_exc.LDAPException):
+        failure = LdapError("unreachable", f"{where}: bind failed ({exc})")
+    return failure
+
+
+def _discard(conn) -> None:
+    """Close a connection that failed (its socket may be half open or dead)."""
+    try:
+        conn.unbind()
+    except Exception:  # pylint: disable=broad-except  # closing a dead connection is not an error
+        pass
 
 
 def connect(servers: list, params: dict) -> Session:
@@ -369,6 +615,8 @@ def connect(servers: list, params: dict) -> Session:
     specs = [parse_server(s) for s in servers]
     if not specs:
         raise LdapError("settings", "no LDAP server given")
+    if params["tls"] != "none" and params["validate_certs"] and params.get("ca_file"):
+        _check_ca_file(params["ca_file"])
     creds = _kerberos_credentials(params) if params["auth"] == "kerberos" else None
     failures = []
     kind = "unreachable"
@@ -392,46 +640,36 @@ def connect(servers: list, params: dict) -> Session:
             kwargs.update(authentication=ldap3.SIMPLE, user=params["bind_user"], password=params["bind_password"])
         conn = ldap3.Connection(server, **kwargs)
         started = time.monotonic()
+        stage = "connect"
         try:
             conn.open()
             if params["tls"] == "starttls":
+                stage = "starttls"
                 conn.start_tls()
-        except (
-            ldap_exc.LDAPSocketOpenError,
-            ldap_exc.LDAPStartTLSError,
-            ldap_exc.LDAPSocketReceiveError,
-            ssl.SSLError,
-        ) as exc:
-            if _is_tls_failure(exc):
-                failures.append(
-                    f"{where}: TLS validation failed ({exc}); check ca_file holds the CA that issued the DC's "
-                    f"certificate and that '{spec['host']}' is a name in it"
-                )
-                kind = "tls"
-            else:
-                failures.append(f"{where}: unreachable after {time.monotonic() - started:.1f} s ({exc})")
-                kind = "unreachable"
+        except (ldap_exc.LDAPException, OSError) as exc:  # ssl.SSLError is an OSError
+            kind, text = _open_failure(
+                exc,
+                stage=stage,
+                where=where,
+                spec=spec,
+                port=port,
+                timeout=params["timeout"],
+                elapsed=time.monotonic() - started,
+            )
+            failures.append(text)
+            _discard(conn)
             continue
         try:
             conn.bind()
-        except ldap_exc.LDAPInvalidCredentialsResult:
-            raise LdapError(
-                "credentials", f"{where} rejected the bind as {params['bind_user']}: invalid credentials"
-            ) from None
-        except ldap_exc.LDAPStrongerAuthRequiredResult:
-            raise LdapError("credentials", f"{where}: {RESULT_HINTS[8]}") from None
-        except ldap_exc.LDAPOperationResult as exc:
-            raise LdapError("credentials", f"{where} refused the bind: {exc.description} ({exc.message})") from None
-        except ldap_exc.LDAPException as exc:
-            failures.append(f"{where}: bind failed ({exc})")
-            kind = "unreachable"
-            continue
         except Exception as exc:  # pylint: disable=broad-except  # gssapi raises its own GSSError family
-            if type(exc).__module__.startswith("gssapi"):
-                hint = "run kinit, or give bind_user and bind_password; check KRB5_CONFIG"
-                raise LdapError(
-                    "credentials", f"Kerberos bind to {where} failed: {_gss_message(exc)} ({hint})"
-                ) from None
-            raise
+            failure = _bind_failure(exc, where, spec["host"], params)
+            if failure is None:
+                raise
+            if failure.kind not in ("timeout", "unreachable"):
+                raise failure from None
+            kind = failure.kind
+            failures.append(str(failure))
+            _discard(conn)
+            continue
         return Session(conn, spec, params.get("bind_user"))
     raise LdapError(kind, "no domain controller could be used: " + "; ".join(failures))

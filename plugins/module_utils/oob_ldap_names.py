@@ -1,10 +1,12 @@
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure helpers for LDAP names: DN and filter escaping, base DNs, server specifications. No I/O, no Ansible."""
+"""Pure helpers for LDAP names: DN and filter escaping, the names AD accepts as RDN values, base DNs, server
+specifications. No I/O, no Ansible."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # RFC 4514 section 2.4: characters escaped anywhere in an attribute value, and where
 _DN_SPECIAL = set(',+"\\<>;=')
@@ -50,6 +52,65 @@ def base_dn_from_dns(dns_name: str) -> str:
 
 RDN_TYPE = {"organizationalUnit": "OU", "container": "CN"}
 
+# The longest RDN value AD accepts is the rangeUpper of the naming attribute in the AD schema. Samba ships that schema
+# (/usr/share/samba/setup/ad-schema/AD_DS_Attributes__Windows_Server_2016.ldf, as in the 2008 R2 and 2012 files):
+# Organizational-Unit-Name (ou) and Common-Name (cn) both have rangeLower: 1, rangeUpper: 64. cn is the naming
+# attribute of container and pKICertificateTemplate, ou of organizationalUnit (rDNAttID in the Classes files).
+# A Windows DC checks values against the schema's constraints on every originating Add and Modify (MS-ADTS,
+# "Schema Constraints"); Samba does not check this one (it stored a 300-character OU name in the lab).
+RDN_MAX_LENGTH = {"OU": 64, "CN": 64}
+
+
+def _shown(value: str) -> str:
+    """A value for an error message: quoted, and cut short when it is long."""
+    return repr(value) if len(value) <= 40 else f"{value[:32]!r}..."
+
+
+def check_rdn_value(value: str, rdn_type: str = "CN", what: str = "name") -> str:
+    """Refuse a name AD would refuse as an RDN value, or that would not be what people see; returns it unchanged.
+
+    Checked before any write, each with a message that names the rule: the schema's length limit (RDN_MAX_LENGTH,
+    counted in UTF-16 code units as AD stores strings), control characters (MS-ADTS 3.1.1.5.1.2 "Naming Constraints":
+    an RDN must not contain 0x0 or 0xA, answered with invalidDNSyntax or namingViolation; Samba stored both in the
+    lab; the other control characters are invisible in every AD tool), leading or trailing white space, and text
+    that is not Unicode (a lone surrogate cannot be sent as UTF-8).
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty name, got {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{what} {_shown(value)} is not valid Unicode (a lone surrogate): fix how the name is written (the "
+            "file's or the variable's encoding)"
+        ) from None
+    controls = sorted({f"U+{ord(ch):04X}" for ch in value if unicodedata.category(ch) == "Cc"})
+    if controls:
+        raise ValueError(
+            f"{what} {_shown(value)} contains control characters ({', '.join(controls)}): remove them (AD refuses "
+            "NUL and line feed in a name, MS-ADTS 3.1.1.5.1.2; the others are invisible)"
+        )
+    if value != value.strip():
+        raise ValueError(
+            f"{what} {_shown(value)} starts or ends with white space: remove it (it is invisible in AD tools and "
+            "lost wherever the name is typed or trimmed)"
+        )
+    limit = RDN_MAX_LENGTH[rdn_type.upper()]
+    length = len(value.encode("utf-16-le")) // 2
+    if length > limit:
+        counted = f"{length} characters" if length == len(value) else f"{length} UTF-16 code units"
+        raise ValueError(
+            f"{what} {_shown(value)} is {counted} long; AD allows at most {limit} (rangeUpper of "
+            f"{rdn_type.lower()} in the AD schema): shorten it"
+        )
+    return value
+
+
+def check_template_name(name: str) -> str:
+    """A certificate template's name, its cn in CN=Certificate Templates: the rules of check_rdn_value (at most 64
+    characters); returns it unchanged. Raises ValueError."""
+    return check_rdn_value(name, "CN", "template name")
+
 
 def container_dn(path: list[str], object_class: str, base_dn: str) -> list[str]:
     """DNs of every level of ``path`` (outermost first) under ``base_dn``; the last one is the container itself."""
@@ -63,6 +124,7 @@ def container_dn(path: list[str], object_class: str, base_dn: str) -> list[str]:
     for name in path:
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"path elements must be non-empty names, got {name!r}")
+        check_rdn_value(name, rdn_type, "path element")
         parent = f"{rdn_type}={escape_dn_value(name)},{parent}"
         dns.append(parent)
     return dns

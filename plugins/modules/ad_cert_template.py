@@ -250,10 +250,11 @@ from ansible.module_utils.oob_ldap import (
     connect,
     converge_guarded,
     forest_argument_spec,
+    merge_connection,
     read_domain_principals,
     run_ldap_module,
 )
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value
+from ansible.module_utils.oob_ldap_names import base_dn_from_dns, check_template_name, escape_filter_value
 from ansible.module_utils.oob_pki_checks import is_broad
 from ansible.module_utils.oob_sd import SecurityDescriptor
 from ansible.module_utils.oob_template_plan import (
@@ -348,10 +349,18 @@ def read_want(session, p: dict, pks: str) -> tuple[dict, dict]:
     pdom = (p.get("principal_domain") or forest).rstrip(".").lower()
     owner = p.get("owner")
     names = list(dict.fromkeys(p["enroll_principals"] + ([owner] if owner else [])))
-    domain_sid, sids = read_domain_principals(session, base_dn_from_dns(pdom), names, pdom)
-    root_sid = domain_sid
-    if pdom != forest:
+    if pdom == forest and not p.get("principal_servers") and not p.get("principal_base_dn"):
+        root_sid, sids = read_domain_principals(session, base_dn_from_dns(forest), names, pdom)
+    else:  # the principals live elsewhere (a child domain): Enterprise Admins' SID still comes from the root
         root_sid, _none = read_domain_principals(session, base_dn_from_dns(forest), [], forest)
+        lookup = connect(p["principal_servers"], p) if p.get("principal_servers") else session
+        try:
+            base = p.get("principal_base_dn") or base_dn_from_dns(pdom)
+            sids = read_domain_principals(lookup, base, names, pdom, domain_sid=False)[1]
+        finally:
+            if lookup is not session:
+                session.ops["searches"] += lookup.ops["searches"]
+                lookup.close()
     spec = {k: p[k] for k in OPTION_KEYS if p.get(k) is not None}
     want = {
         "name": p["name"],
@@ -423,9 +432,11 @@ def _values(values) -> list[str]:
 
 def run(module: AnsibleModule) -> dict:
     p = module.params
+    merge_connection(p)
     for warning in check_settings(p):
         module.warn(warning)
     # validate the options before any I/O (ValueError names what is wrong)
+    check_template_name(p["name"])
     build_template_attributes(dict({k: p[k] for k in OPTION_KEYS if p.get(k) is not None}, name=p["name"]), None, "")
     pks = PKS.format(forest=base_dn_from_dns(p["forest_dns_name"]))
     session = connect(p["servers"], p)

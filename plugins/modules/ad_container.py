@@ -73,8 +73,20 @@ options:
     required: true
   principal_domain:
     description:
-      - The DNS name of the listed domain where O(principal) is looked up. The first domain when omitted. Its SID is
+      - The DNS name of the domain where O(principal) is looked up. The first listed domain when omitted. Its SID is
         then granted in every domain.
+      - A domain that is not listed (for example an empty forest root that holds the site server but no AMT
+        computers) needs O(principal_servers).
+    type: str
+  principal_servers:
+    description:
+      - DCs of O(principal_domain), when the principal is looked up in a domain that is not listed in O(domains) (or
+        through other DCs). Same forms as O(domains[].servers).
+    type: list
+    elements: raw
+  principal_base_dn:
+    description: The base DN of O(principal_domain) when O(principal_servers) is given; derived from its DNS name
+      when omitted.
     type: str
   rights:
     description:
@@ -199,6 +211,7 @@ from ansible.module_utils.oob_ldap import (
     connect,
     converge_guarded,
     ldap_argument_spec,
+    merge_connection,
     resolve_principals,
     run_ldap_module,
 )
@@ -226,6 +239,8 @@ def argument_spec() -> dict:
         create_parents=dict(type="bool", default=False),
         principal=dict(type="str", required=True),
         principal_domain=dict(type="str"),
+        principal_servers=dict(type="list", elements="raw"),
+        principal_base_dn=dict(type="str"),
         rights=dict(type="str", default="full_control", choices=["full_control", "least_privilege"]),
         protect_from_deletion=dict(type="bool"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -261,8 +276,9 @@ def validate(params: dict) -> list[Domain]:
     if len(set(names)) != len(names):
         raise ValueError(f"a domain is listed twice: {names}")
     pdom = (params.get("principal_domain") or names[0]).rstrip(".").lower()
-    if pdom not in names:
-        raise ValueError(f"principal_domain {pdom} is not one of the listed domains ({', '.join(names)})")
+    if pdom not in names and not params.get("principal_servers"):
+        raise ValueError(f"principal_domain {pdom} is not one of the listed domains ({', '.join(names)}): give "
+                         "principal_servers (its DCs) to look the principal up there")  # fmt: skip
     principal = params["principal"]
     if not principal or not principal.strip():
         raise ValueError("principal must not be empty")
@@ -324,6 +340,7 @@ def apply_domain(domain: Domain, params: dict, sid: str) -> None:
 
 def run(module: AnsibleModule) -> dict:
     params = module.params
+    merge_connection(params)
     for warning in check_settings(params):
         module.warn(warning)
     domains = validate(params)
@@ -331,10 +348,17 @@ def run(module: AnsibleModule) -> dict:
     try:
         # 1. read every domain before planning anything
         sid = None
+        principal = params["principal"]
+        if params.get("principal_servers"):  # the principal's domain is not (or not only) one of these
+            lookup = connect(params["principal_servers"], params)
+            try:
+                base = params.get("principal_base_dn") or base_dn_from_dns(pdom)
+                sid = resolve_principals(lookup, base, [principal], pdom)[principal]
+            finally:
+                lookup.close()
         for domain in sorted(domains, key=lambda d: d.dns_name != pdom):  # the principal's domain first
             domain.session = connect(domain.servers, params)
             if sid is None:
-                principal = params["principal"]
                 sid = resolve_principals(domain.session, domain.base_dn, [principal], domain.dns_name)[principal]
             read_container(domain)
             if (

@@ -192,6 +192,7 @@ from ansible.module_utils.oob_ldap import (
     check_settings,
     connect,
     forest_argument_spec,
+    merge_connection,
     resolve_principals,
     run_ldap_module,
 )
@@ -209,6 +210,7 @@ from ansible.module_utils.oob_sd import SecurityDescriptor, sid_from_bytes
 
 PKS = "CN=Public Key Services,CN=Services,CN=Configuration,{forest}"
 PKI_FILTER = "(|(objectClass=pKIEnrollmentService)(objectClass=pKICertificateTemplate))"
+EKU_AMT_PROVISIONING = "2.16.840.1.113741.1.2.3"  # Intel AMT provisioning (Intel AMT SDK)
 ENROLLMENT_REMEDY = "grant {who} Enroll on {template} and remove the deny ACEs for it and its groups"
 
 
@@ -491,6 +493,18 @@ def evaluate(params: dict, pks: str, state: dict, now: datetime.datetime) -> dic
                             f"{evidence} (template {name} is not managed here; published on {', '.join(on)})",
                             f"review template {name}: remove Enroll and write rights of the principals named, or "
                             "unpublish it if nothing uses it (this project does not change it)"))  # fmt: skip
+    # an AMT template that exists under another name than the ones managed here: say so, it may be meant to be reused
+    for key, entry in sorted(tpls.items()):
+        ekus = {v.decode("ascii", "replace") for attr in ("pkiextendedkeyusage", "mspki-certificate-application-policy")
+                for v in entry["attributes"].get(attr, [])}  # fmt: skip
+        if key in managed or EKU_AMT_PROVISIONING not in ekus or not params["templates"]:
+            continue
+        name = _cn(entry)
+        checks.append(check(f"pki.unmanaged_template.{name}.amt_provisioning", "enterprise_ca", "warn",
+                            f"template {name} carries the Intel AMT provisioning EKU ({EKU_AMT_PROVISIONING}) and is "
+                            f"not one of the templates managed here ({', '.join(params['templates'])})",
+                            f"if {name} is your AMT provisioning template, reuse it: set oob_amt_templates."
+                            f"provisioning.name: {name} in the estate; otherwise remove or unpublish it"))  # fmt: skip
     return {
         "changed": False,
         "checks": checks,
@@ -507,6 +521,7 @@ def run(module: AnsibleModule) -> dict:
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"))
     p = module.params
+    merge_connection(p)
     for warning in check_settings(p):
         module.warn(warning)
     pks = PKS.format(forest=base_dn_from_dns(p["forest_dns_name"]))

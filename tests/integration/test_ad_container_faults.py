@@ -120,7 +120,8 @@ def test_bad_input_is_refused_before_any_io(run_module):
 
 @pytest.mark.parametrize(
     "name",
-    ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first", " spaces around ", "nul\x00inside"],
+    # names AD refuses (white space around, NUL) are refused before any write: tests/integration/test_ldap_errors_lab.py
+    ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first"],
 )
 def test_special_characters_in_names(run_module, admin, name):
     from ansible.module_utils.oob_ldap_names import escape_dn_value

@@ -298,3 +298,21 @@ def test_admins_lose_enroll_and_the_provisioning_subject_comes_from_ad(run_modul
     assert f"(A;CIID;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{domain}-519)" in dacl
     status, info = run_module(ad_pki_info.main, dict(info_args(template), accepted_esc17_principals=[]))
     assert info["failed_checks"] == [], info["checks"]  # subject from AD: no ESC1/ESC17, nobody but OOBSP$ enrolls
+
+
+def test_per_template_enrollers_and_an_amt_template_of_another_name(run_module, admin, template):
+    status, res = run_module(
+        ad_cert_template.main,
+        template_args(template, enrollee_supplies_subject=False, enroll_principals=[labconfig.SERVICE_POINT["sam"]]),
+    )
+    assert status == "exit", res
+    sp, site = labconfig.SERVICE_POINT["sam"], labconfig.SITE_SERVER["sam"]
+    status, info = run_module(ad_pki_info.main, dict(CONN, ca_names=[labconfig.CA_NAME], templates=[template],
+                                                     template_enrollers={template: [sp, site]}))  # fmt: skip
+    rows = {c["id"]: c["status"] for c in info["checks"]}
+    assert rows[f"pki.template.{template}.enroll.{sp}"] == "pass"
+    assert rows[f"pki.template.{template}.enroll.{site}"] == "fail"  # Enroll is the service point's only
+    # managed under other names, our template is an AMT provisioning template that the estate could reuse
+    status, info = run_module(ad_pki_info.main, dict(CONN, ca_names=[labconfig.CA_NAME], templates=["WebServer"]))
+    [row] = [c for c in info["warned_checks"] if c["id"] == f"pki.unmanaged_template.{template}.amt_provisioning"]
+    assert f"oob_amt_templates.provisioning.name: {template}" in row["remedy"]

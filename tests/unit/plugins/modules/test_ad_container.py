@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ad_container
 import pytest
-from ansible.module_utils.oob_ldap import LdapError
+from ansible.module_utils.oob_ldap import LDAP_DEFAULTS, LdapError
 
 BASE_ARGS = {
     "domains": [{"dns_name": "lab.example", "servers": ["dc1.lab.example"]}],
@@ -60,8 +60,8 @@ def test_choices_are_enforced(run_module, no_network):
 
 def test_password_is_no_log():
     spec = ad_container.argument_spec()
-    assert spec["bind_password"]["no_log"] is True
-    assert spec["validate_certs"]["default"] is True and spec["tls"]["default"] == "ldaps"
+    assert spec["bind_password"]["no_log"] is True and spec["connection"]["options"]["bind_password"]["no_log"] is True
+    assert LDAP_DEFAULTS["validate_certs"] is True and LDAP_DEFAULTS["tls"] == "ldaps"
 
 
 def test_ldap_errors_become_failures_with_their_kind(run_module, monkeypatch):

@@ -301,8 +301,8 @@ def test_pki_info_spec_and_docs_agree():
     spec = ad_pki_info.argument_spec()
     options = yaml.safe_load(ad_pki_info.DOCUMENTATION)["options"]
     own = {k: v for k, v in spec.items() if k in options}
-    assert set(own) == {"ca_names", "templates", "required_enrollers", "accepted_esc17_principals", "max_ca_key_bits",
-                        "warn_days"}  # fmt: skip
+    assert set(own) == {"ca_names", "templates", "required_enrollers", "template_enrollers",
+                        "accepted_esc17_principals", "max_ca_key_bits", "warn_days"}  # fmt: skip
     for name, entry in own.items():
         assert options[name]["type"] == entry["type"], name
         assert options[name].get("elements") == entry.get("elements"), name
