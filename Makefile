@@ -66,6 +66,7 @@ lint: deps
 	yamllint -s .
 	ruff check .
 	ruff format --check .
+	shellcheck -S warning scripts/bootstrap scripts/test scripts/sanity scripts/collections scripts/check-docs .ci/run
 	ansible-lint
 	ansible-playbook -i inventories/lab $(LAB_VAULT) --syntax-check playbooks/site.yml
 	ansible-playbook -i inventories/production.example --syntax-check playbooks/site.yml

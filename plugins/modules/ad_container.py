@@ -63,6 +63,8 @@ options:
   create_parents:
     description:
       - Create missing parents of the container (with the same object class). Otherwise a missing parent is an error.
+      - Parents it creates are protected from deletion too when O(protect_from_deletion=true); the diff names every
+        object it creates.
     type: bool
     default: false
   principal:
@@ -203,6 +205,7 @@ from ansible.module_utils.oob_ad_container import (
     explicit_sddl_lines,
     next_token,
     plan_dacl,
+    protection_ace,
     read_token,
 )
 from ansible.module_utils.oob_ldap import (
@@ -216,7 +219,7 @@ from ansible.module_utils.oob_ldap import (
     run_ldap_module,
 )
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, parse_server
-from ansible.module_utils.oob_sd import SecurityDescriptor, sid_to_bytes
+from ansible.module_utils.oob_sd import SecurityDescriptor, plan_owned_aces, sid_to_bytes
 
 CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "container"}
 
@@ -312,6 +315,30 @@ def _exists(domain: Domain, dn: str) -> bool:
     return bool(domain.session.search(dn, "(objectClass=*)", ["objectClass"]))
 
 
+def protect_parent(session, dn: str) -> None:
+    """Deny Delete and Delete-tree to Everyone on a parent this module created (as on the container itself)."""
+
+    def read():
+        entries = session.search(dn, "(objectClass=*)", ["nTSecurityDescriptor", TOKEN_ATTRIBUTE], dacl_only=True)
+        attrs = entries[0]["attributes"] if entries else {}
+        if not attrs.get("ntsecuritydescriptor"):
+            raise LdapError("rights", f"{dn}: the DC returned no security descriptor for the parent just created")
+        return SecurityDescriptor.from_bytes(attrs["ntsecuritydescriptor"][0]), read_token(
+            attrs.get(TOKEN_ATTRIBUTE.lower())
+        )
+
+    def plan(state):
+        result = plan_owned_aces(state[0].dacl or [], [protection_ace()], [])
+        return result if result["added"] else None
+
+    def write(state, planned):
+        sd, token = state
+        sd.dacl = planned["aces"]
+        session.modify_guarded(dn, {}, (TOKEN_ATTRIBUTE, token, next_token(token)), sd.to_bytes())
+
+    converge_guarded(read, plan, write, dn)
+
+
 def apply_domain(domain: Domain, params: dict, sid: str) -> None:
     """Create what is missing, then write the DACL (compare-and-swap, oob_ldap.converge_guarded) until our ACEs are
     in it."""
@@ -321,6 +348,8 @@ def apply_domain(domain: Domain, params: dict, sid: str) -> None:
         except LdapError as exc:
             if exc.kind != "exists":  # a concurrent run created it first: fine
                 raise
+        if dn != domain.dn and params["protect_from_deletion"]:
+            protect_parent(domain.session, dn)
 
     def read(_domain=domain):
         read_container(_domain)
@@ -336,6 +365,11 @@ def apply_domain(domain: Domain, params: dict, sid: str) -> None:
         state.session.modify_guarded(state.dn, {}, token, state.sd.to_bytes())
 
     converge_guarded(read, plan, write, domain.dn, state=None if domain.missing else domain)
+
+
+def _create_line(dn: str, domain: Domain, params: dict) -> str:
+    protected = " (protected from deletion)" if dn != domain.dn and params["protect_from_deletion"] else ""
+    return f"create {dn}{protected}\n"
 
 
 def run(module: AnsibleModule) -> dict:
@@ -368,7 +402,8 @@ def run(module: AnsibleModule) -> dict:
                 and params["state"] == "present"
             ):
                 raise LdapError("parent", f"{domain.missing[0]} does not exist in {domain.dns_name}: create it, "
-                                          "or set create_parents=true")  # fmt: skip
+                                          "or set create_parents=true (in the estate: oob_amt_container."
+                                          "create_parents)")  # fmt: skip
         # 2. plan
         changed = False
         diffs, results = [], []
@@ -388,7 +423,8 @@ def run(module: AnsibleModule) -> dict:
                 "before_header": f"{domain.dns_name}: {domain.dn}",
                 "after_header": f"{domain.dns_name}: {domain.dn}",
                 "before": "" if domain.sd is None else explicit_sddl_lines(current),
-                "after": explicit_sddl_lines(domain.plan["aces"]) if domain_changed else explicit_sddl_lines(current),
+                "after": "".join(_create_line(dn, domain, params) for dn in domain.to_create)
+                + (explicit_sddl_lines(domain.plan["aces"]) if domain_changed else explicit_sddl_lines(current)),
             })  # fmt: skip
             results.append(domain)
         # 3. apply

@@ -97,7 +97,8 @@ def test_missing_parent_needs_create_parents(run_module, admin):
     res = fails(run_module, path=["No Such Parent", "AMT"])
     assert res["error"] == "parent"
     assert (
-        res["msg"] == f"OU=No Such Parent,{BASE} does not exist in lab.example: create it, or set create_parents=true"
+        res["msg"] == f"OU=No Such Parent,{BASE} does not exist in lab.example: create it, "
+        "or set create_parents=true (in the estate: oob_amt_container.create_parents)"
     )
     assert highest_usn(admin) == usn
 

@@ -19,13 +19,21 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.module_utils.oob_sd import SecurityDescriptor
 from labutil import ROOT, highest_usn, labconfig
 from ldap3 import MODIFY_DELETE, SUBTREE
+from ldap3.protocol.microsoft import security_descriptor_control
 
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 BASE = labconfig.FORESTS["lab"]["base_dn"]
 PKS = f"CN=Public Key Services,CN=Services,CN=Configuration,{BASE}"
 SERVER = {"host": labconfig.dc_fqdn("lab"), "address": labconfig.FORESTS["lab"]["dc_ip"]}
+
+
+def read_sd(admin, dn: str) -> SecurityDescriptor:
+    admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["nTSecurityDescriptor"],
+                 controls=security_descriptor_control(sdflags=0x04))  # fmt: skip
+    return SecurityDescriptor.from_bytes(admin.response[0]["raw_attributes"]["nTSecurityDescriptor"][0])
 
 
 def playbook(inventory: Path, env: str, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
@@ -110,6 +118,9 @@ def test_the_readme_production_path_converges_an_empty_root_forest(lab, admin, c
             assert admin.search(dn, "(objectClass=organizationalUnit)", search_scope="BASE"), dn
         for name in names.values():
             assert admin.search(f"CN={name},CN=Certificate Templates,{PKS}", "(objectClass=*)", search_scope="BASE")
+        # the parent it created is protected from deletion too: deny DT SD to Everyone ([MS-DTYP] 2.5.1.1)
+        sd = read_sd(admin, f"OU=Management,{child['base_dn']}")
+        assert "(D;;DTSD;;;WD)" in [ace.to_sddl() for ace in sd.dacl]
     finally:
         ca_dn = f"CN={labconfig.CA_NAME},CN=Enrollment Services,{PKS}"
         admin.modify(ca_dn, {"certificateTemplates": [(MODIFY_DELETE, list(names.values()))]})

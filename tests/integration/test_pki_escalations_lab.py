@@ -296,18 +296,23 @@ def _certipy() -> str:
     return exe
 
 
+def run_certipy(exe: str, sam: str, password: str, cwd) -> dict:
+    """`certipy find` over LDAP (simple bind: Samba refuses its NTLM bind) as ``sam``; its JSON report."""
+    proc = subprocess.run(
+        [exe, "find", "-u", f"{sam}@lab.example", "-p", password, "-dc-ip", labconfig.FORESTS["lab"]["dc_ip"],
+         "-ldap-simple-auth", "-dc-only", "-json", "-output", "certipy"],
+        capture_output=True, text=True, timeout=300, cwd=cwd,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads((cwd / "certipy_Certipy.json").read_text())
+
+
 def test_certipy_verdicts_match_ours(run_module, lab_objects, tmp_path):
     exe = _certipy()
     L = lab_objects
     names = {key: L.template([L.ace(*ace) for ace in aces], **kwargs) for key, kwargs, aces, _o, _c in CASES}
     sam, password, user_sid = L.user()
-    proc = subprocess.run(
-        [exe, "find", "-u", f"{sam}@lab.example", "-p", password, "-dc-ip", labconfig.FORESTS["lab"]["dc_ip"],
-         "-ldap-simple-auth", "-dc-only", "-json", "-output", "certipy"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = json.loads((tmp_path / "certipy_Certipy.json").read_text())
+    report = run_certipy(exe, sam, password, tmp_path)
     theirs = {
         t["Template Name"]: set(t.get("[!] Vulnerabilities", {}))
         for t in report["Certificate Templates"].values()
@@ -324,13 +329,7 @@ def test_certipy_verdicts_match_ours(run_module, lab_objects, tmp_path):
 
 
 def _certipy_findings(exe, sam, password, cwd, template) -> set:
-    proc = subprocess.run(
-        [exe, "find", "-u", f"{sam}@lab.example", "-p", password, "-dc-ip", labconfig.FORESTS["lab"]["dc_ip"],
-         "-ldap-simple-auth", "-dc-only", "-json", "-output", "certipy"],
-        capture_output=True, text=True, timeout=300, cwd=cwd,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = json.loads((cwd / "certipy_Certipy.json").read_text())
+    report = run_certipy(exe, sam, password, cwd)
     [found] = [t for t in report["Certificate Templates"].values() if t["Template Name"] == template]
     return set(found.get("[!] Vulnerabilities", {}))
 

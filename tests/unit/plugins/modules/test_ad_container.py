@@ -120,3 +120,25 @@ def test_converge_then_nothing_to_do(run_module, dc):
     assert f"(A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{res['principal_sid']})" in [a.to_sddl() for a in dacl]
     status, again = run_module(ad_container.main, args())
     assert again["changed"] is False and again["containers"][0]["ldap_operations"] == {"searches": 2, "writes": 0}
+
+
+def test_created_parents_are_in_the_diff_and_protected_from_deletion(run_module, dc):
+    path = ["Management", "AMT Computers"]
+    _s, check = run_module(ad_container.main, args(path=path, create_parents=True, protect_from_deletion=True,
+                                                   _ansible_check_mode=True))  # fmt: skip
+    assert check["diff"][0]["after"].startswith(
+        "create OU=Management,DC=lab,DC=example (protected from deletion)\n"
+        "create OU=AMT Computers,OU=Management,DC=lab,DC=example\n"
+    )
+    status, res = run_module(ad_container.main, args(path=path, create_parents=True, protect_from_deletion=True))
+    assert status == "exit", res
+    # [MS-DTYP] 2.5.1.1: deny DT (0x40) and SD (0x10000) to Everyone (WD)
+    assert "(D;;DTSD;;;WD)" in [a.to_sddl() for a in dc.sd("OU=Management,DC=lab,DC=example").dacl]
+    _s, again = run_module(ad_container.main, args(path=path, create_parents=True, protect_from_deletion=True))
+    assert again["changed"] is False
+
+
+def test_a_missing_parent_names_the_estate_variable(run_module, dc):
+    status, res = run_module(ad_container.main, args(path=["Management", "AMT Computers"]))
+    assert status == "fail" and res["error"] == "parent"
+    assert "oob_amt_container.create_parents" in res["msg"]
