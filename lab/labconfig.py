@@ -38,6 +38,7 @@ FORESTS = {
         "dc_host": "dc1",
         "dc_ip": "198.51.100.10",
         "ns": f"{PREFIX}-dc1",
+        "dns_updates": None,  # None: the `lab.py up --dns-updates` option (default "secure only", AD's default)
     },
     "other": {
         "realm": "OTHER.EXAMPLE",
@@ -47,15 +48,38 @@ FORESTS = {
         "dc_host": "dc1",
         "dc_ip": "198.51.100.30",
         "ns": f"{PREFIX}-dc2",
+        # fixed: an unauthenticated RFC 2136 update converges here, while lab.example stays "secure only"
+        "dns_updates": "nonsecure",
     },
 }
 
 DHCP_IP = "198.51.100.11"
+
+# A BIND 9 server, authoritative for a zone that takes RFC 2136 updates signed with a TSIG key (a non-AD DNS, as
+# sites whose DNS is not Windows have). The key is a lab-only secret: public on purpose.
+BIND = {
+    "ns": f"{PREFIX}-bind",
+    "ip": "198.51.100.12",
+    "fqdn": "ns1.bind.example",
+    "zone": "bind.example",
+    "tsig": {
+        "name": "oob-prep-lab-key.",
+        "algorithm": "hmac-sha256",
+        "secret": "vFMxHn08Wdnjfnrxkh1wRlqyu71sINIWUPwEb8LU9Hs=",
+    },
+    # records the zone holds from the start (relative name -> IPv4), e.g. a target for CNAMEs
+    "records": {"oobsp": "198.51.100.20"},
+}
+BIND_DIR = STATE_DIR / "bind"
 # The out of band service point's own computer account: it enrolls for the AMT provisioning certificate. A site system
 # separate from the primary site server (SCCM01$), as in sites where the role is not on the site server.
 SERVICE_POINT = {"fqdn": "oobsp.lab.example", "ip": "198.51.100.20", "port": 9971, "sam": "OOBSP$"}
 CONSOLE = {"fqdn": "console1.lab.example", "ip": "198.51.100.21"}
 SITE_SERVER = {"sam": "SCCM01$", "fqdn": "sccm01.lab.example", "ip": "198.51.100.20"}
+# The lab DC's reverse zone for the server subnet, with PTR records for the service point and the console (the site
+# server shares the service point's address and has no PTR of its own).
+REVERSE_ZONE = "100.51.198.in-addr.arpa"
+PTR_RECORDS = {SERVICE_POINT["ip"]: SERVICE_POINT["fqdn"], CONSOLE["ip"]: CONSOLE["fqdn"]}
 AMT_HOSTS = {
     "amt1": "203.0.113.11",
     "amt2": "203.0.113.12",
@@ -76,8 +100,13 @@ DEFAULT_OPTIONS = {
     # required (TLS satisfies it); "yes" also demands GSSAPI sign/seal, which ldap3 cannot negotiate; "no" lets
     # simple binds through on plain 389.
     "strong_auth": "allow_sasl_over_tls",
-    "dns_updates": "secure only",  # Samba: allow dns updates (secure only | nonsecure)
+    "dns_updates": "secure only",  # Samba: allow dns updates (secure only | nonsecure), for the lab forest
 }
+
+
+def dns_updates(forest: str, options: dict) -> str:
+    """The forest DC's `allow dns updates`: fixed in FORESTS, or else the `lab up` option."""
+    return FORESTS[forest]["dns_updates"] or options["dns_updates"]
 
 
 def dc_fqdn(forest: str) -> str:

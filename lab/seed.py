@@ -7,6 +7,8 @@
 - the primary site server's computer account ``SCCM01$`` and the out of band service point's ``OOBSP$``, with a lab
   password, so tests can act as them
 - DNS A records for the service point, the site server and the console
+- the reverse zone of the server subnet (``100.51.198.in-addr.arpa``) when provisioning did not make it, with PTR
+  records for the service point and the console
 
 Everything is written over LDAPS with the DC's certificate validated, and with samba-tool for DNS records.
 """
@@ -85,14 +87,29 @@ def make_ca_certificate(key_size: int) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def add_dns_record(name: str, ip: str) -> None:
+def samba_tool_dns(*args: str) -> None:
+    """samba-tool dns against the lab DC; an object that already exists is not an error."""
     f = C.FORESTS["lab"]
     empty = C.dc_dir("lab") / "empty.conf"
-    cmd = ["samba-tool", "dns", "add", f["dc_ip"], f["dns"], name, "A", ip,
-           "-s", str(empty), f"-UAdministrator%{C.ADMIN_PASSWORD}"]  # fmt: skip
+    cmd = ["samba-tool", "dns", args[0], f["dc_ip"], *args[1:], "-s", str(empty), f"-UAdministrator%{C.ADMIN_PASSWORD}"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 and "already exist" not in proc.stderr:
-        raise RuntimeError(f"samba-tool dns add {name} failed: {proc.stderr.strip()}")
+    if proc.returncode != 0 and not any(s in proc.stderr for s in ("already exist", "ALREADY_EXISTS")):
+        raise RuntimeError(f"samba-tool dns {' '.join(args)} failed: {proc.stderr.strip()}")
+
+
+def add_dns_record(name: str, ip: str) -> None:
+    samba_tool_dns("add", C.FORESTS["lab"]["dns"], name, "A", ip)
+
+
+def seed_reverse_zone() -> None:
+    """The server subnet's reverse zone on the lab DC, if it is missing, and PTRs for the service point and console."""
+    samba_tool_dns("zonecreate", C.REVERSE_ZONE)  # WERR_DNS_ERROR_ZONE_ALREADY_EXISTS when provisioning made it
+    with ThreadPoolExecutor(max_workers=len(C.PTR_RECORDS)) as pool:
+        for job in [
+            pool.submit(samba_tool_dns, "add", C.REVERSE_ZONE, ip.rsplit(".", 1)[1], "PTR", fqdn + ".")
+            for ip, fqdn in C.PTR_RECORDS.items()
+        ]:
+            job.result()
 
 
 def seed_lab(options: dict) -> None:
@@ -139,5 +156,6 @@ def seed_all(options: dict) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         jobs = [pool.submit(add_dns_record, fqdn.split(".")[0], ip) for fqdn, ip in records.items()]
         jobs.append(pool.submit(seed_lab, options))
+        jobs.append(pool.submit(seed_reverse_zone))
         for job in jobs:
             job.result()

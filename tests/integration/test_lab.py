@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import ssl
 import sys
 import time
 import uuid
 
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
 import dns.resolver
+import dns.reversename
+import dns.tsig
+import dns.update
 import pytest
 from labutil import ROOT, netns_run
 from ldap3 import GSSAPI, SASL, Connection, Server, Tls
@@ -115,3 +125,112 @@ def test_console_reaches_amt_placeholders_through_the_router(lab, port):
     code = f"import socket; socket.create_connection(('{lab.AMT_HOSTS['amt2']}', {port}), timeout=3).close()"
     proc = netns_run(f"{lab.PREFIX}-con", sys.executable, "-c", code)
     assert proc.returncode == 0, proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- DNS
+
+
+def _bind_key(lab, secret: str | None = None) -> dns.tsig.Key:
+    t = lab.BIND["tsig"]
+    return dns.tsig.Key(t["name"], secret or t["secret"], t["algorithm"])
+
+
+def _a_records(server: str, name: str) -> list[str]:
+    """The A records of name, asked of server directly; [] for NXDOMAIN or no A."""
+    reply = dns.query.tcp(dns.message.make_query(name, "A"), server, timeout=5)
+    return sorted(r.to_text() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for r in rrset)
+
+
+@pytest.mark.parametrize("query", [dns.query.udp, dns.query.tcp], ids=["udp", "tcp"])
+def test_bind_answers_for_its_zone_from_the_controller(lab, query):
+    b = lab.BIND
+    reply = query(dns.message.make_query(b["zone"], "SOA"), b["ip"], timeout=5)
+    assert reply.rcode() == dns.rcode.NOERROR and reply.flags & dns.flags.AA
+    assert reply.answer[0][0].mname.to_text() == b["fqdn"] + "."
+    assert _a_records(b["ip"], b["fqdn"]) == [b["ip"]]
+    for name, ip in b["records"].items():  # seeded at start, e.g. a target for CNAMEs
+        assert _a_records(b["ip"], f"{name}.{b['zone']}") == [ip]
+
+
+def test_bind_answers_from_the_amt_subnet_through_the_router(lab):
+    # oobp-amtc has no address (a DHCP client port for raw probes); amt1 is an addressed AMT-subnet host whose
+    # default route is the router
+    b = lab.BIND
+    code = (
+        "import dns.message, dns.query, dns.flags, json\n"
+        "out = {}\n"
+        "for q in (dns.query.udp, dns.query.tcp):\n"
+        f"    r = q(dns.message.make_query('{b['zone']}', 'SOA'), '{b['ip']}', timeout=5)\n"
+        "    out[q.__name__] = [r.rcode(), bool(r.flags & dns.flags.AA), r.answer[0][0].mname.to_text()]\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = netns_run(f"{lab.PREFIX}-amt1", sys.executable, "-c", code)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    want = [dns.rcode.NOERROR, True, b["fqdn"] + "."]
+    assert json.loads(proc.stdout) == {"udp": want, "tcp": want}
+
+
+def test_bind_takes_an_update_signed_with_the_lab_key_and_refuses_a_wrong_secret(lab):
+    b = lab.BIND
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    fqdn = f"{name}.{b['zone']}"
+    update = dns.update.UpdateMessage(b["zone"], keyring=_bind_key(lab))
+    update.add(name, 60, "A", "198.51.100.99")
+    try:
+        assert dns.query.tcp(update, b["ip"], timeout=5).rcode() == dns.rcode.NOERROR  # the reply's TSIG validated
+        assert _a_records(b["ip"], fqdn) == ["198.51.100.99"]
+
+        wrong = dns.update.UpdateMessage(b["zone"], keyring=_bind_key(lab, base64.b64encode(b"\0" * 32).decode()))
+        wrong.replace(name, 60, "A", "198.51.100.98")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(5)
+            sock.sendto(wrong.to_wire(), (b["ip"], 53))
+            reply = dns.message.from_wire(sock.recv(65535), keyring=False)  # unsigned error reply: read as is
+        assert reply.rcode() == dns.rcode.NOTAUTH
+        assert reply.tsig_error == dns.rcode.BADSIG
+        with pytest.raises(dns.tsig.PeerBadSignature):  # what a dnspython client sees
+            dns.query.udp(wrong, b["ip"], timeout=5)
+
+        unsigned = dns.update.UpdateMessage(b["zone"])
+        unsigned.replace(name, 60, "A", "198.51.100.97")
+        assert dns.query.tcp(unsigned, b["ip"], timeout=5).rcode() == dns.rcode.REFUSED
+        assert _a_records(b["ip"], fqdn) == ["198.51.100.99"]  # neither changed it
+    finally:
+        cleanup = dns.update.UpdateMessage(b["zone"], keyring=_bind_key(lab))
+        cleanup.delete(name)
+        assert dns.query.tcp(cleanup, b["ip"], timeout=5).rcode() == dns.rcode.NOERROR
+    assert _a_records(b["ip"], fqdn) == []
+
+
+def test_other_forest_takes_an_unauthenticated_update_and_the_lab_forest_refuses_one(lab):
+    state = json.loads(lab.STATE_FILE.read_text())
+    assert state["dns_updates"] == {"lab": "secure only", "other": "nonsecure"}
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    other = lab.FORESTS["other"]
+    update = dns.update.UpdateMessage(other["dns"])
+    update.add(name, 60, "A", "198.51.100.99")
+    try:
+        assert dns.query.tcp(update, other["dc_ip"], timeout=5).rcode() == dns.rcode.NOERROR
+        assert _a_records(other["dc_ip"], f"{name}.{other['dns']}") == ["198.51.100.99"]  # converged
+    finally:
+        cleanup = dns.update.UpdateMessage(other["dns"])
+        cleanup.delete(name)
+        assert dns.query.tcp(cleanup, other["dc_ip"], timeout=5).rcode() == dns.rcode.NOERROR
+    assert _a_records(other["dc_ip"], f"{name}.{other['dns']}") == []
+
+    f = lab.FORESTS["lab"]
+    update = dns.update.UpdateMessage(f["dns"])
+    update.add(name, 60, "A", "198.51.100.99")
+    assert dns.query.tcp(update, f["dc_ip"], timeout=5).rcode() == dns.rcode.REFUSED  # secure only
+    assert _a_records(f["dc_ip"], f"{name}.{f['dns']}") == []
+
+
+def test_lab_dc_has_the_reverse_zone_with_ptr_records(lab):
+    f = lab.FORESTS["lab"]
+    reply = dns.query.tcp(dns.message.make_query(lab.REVERSE_ZONE, "SOA"), f["dc_ip"], timeout=5)
+    assert reply.rcode() == dns.rcode.NOERROR and reply.flags & dns.flags.AA
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [f["dc_ip"]]
+    for ip, fqdn in lab.PTR_RECORDS.items():
+        answer = resolver.resolve(dns.reversename.from_address(ip), "PTR")
+        assert [r.to_text() for r in answer] == [fqdn + "."]

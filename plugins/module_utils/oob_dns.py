@@ -1,0 +1,409 @@
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DNS for out of band management: the ProvisionServer record, planned purely and written with RFC 2136.
+
+An unprovisioned AMT device looks up ``ProvisionServer.<its DNS suffix>`` and sends its hello to port 9971 of the
+answer, so the record is a CNAME to the out of band service point's FQDN, or an A record of its IPv4 address.
+
+- ``plan_record(want, have)`` is pure: from the wanted record and what one query returned, the RFC 2136 update to
+  send (prerequisites and changes) and the RRsets before and after. A record of another type at the name is a
+  conflict unless ``replace_conflicts``.
+- ``Rfc2136`` is the adapter: queries to one authoritative server (counted), the zone of a name (its SOA), and signed
+  updates: GSS-TSIG with Kerberos (RFC 3645; what AD-integrated zones with "secure only" updates take), TSIG
+  (RFC 8945, HMAC), or none when asked explicitly. Samba's GSS-TSIG replies are signed in a way dnspython cannot
+  verify (lab-facts): such a reply's rcode is read without its signature, and the change is read back, so a real
+  failure is never hidden.
+- ``zone_allow_update(values)`` decodes a zone's dNSProperty ([MS-DNSP] 2.3.2.1) to say whether an AD-integrated zone
+  takes non-secure updates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import socket
+import struct
+import time
+import uuid
+
+try:
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.name
+    import dns.query
+    import dns.rcode
+    import dns.rdataclass
+    import dns.rdatatype
+    import dns.rdtypes.ANY.TKEY
+    import dns.tsig
+    import dns.update
+
+    HAS_DNSPYTHON = True
+    DNSPYTHON_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the modules
+    HAS_DNSPYTHON = False
+    DNSPYTHON_IMPORT_ERROR = exc
+
+TSIG_ALGORITHMS = {
+    "hmac-sha256": "hmac-sha256.", "hmac-sha384": "hmac-sha384.", "hmac-sha512": "hmac-sha512.",
+    "hmac-sha224": "hmac-sha224.", "hmac-sha1": "hmac-sha1.", "hmac-md5": "hmac-md5.sig-alg.reg.int.",
+}  # fmt: skip
+RECORD_TYPES = ("CNAME", "A")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# [MS-DNSP] 2.3.2.1.1 property ids, 2.2.6.1.1 ZONE_UPDATE values
+DSPROPERTY_ZONE_ALLOW_UPDATE = 0x00000002
+ZONE_UPDATE = {0: "off", 1: "nonsecure and secure", 2: "secure only"}
+
+
+class DnsError(Exception):
+    """A failure with a message fit for the user; ``kind`` tells failures apart."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+# --- input --------------------------------------------------------------------------------------------------------
+def check_fqdn(value: str, what: str) -> str:
+    """``value`` as a lower-case absolute name without the final dot; ValueError naming ``what`` if it is not one."""
+    text = str(value or "").strip().rstrip(".")
+    labels = text.split(".")
+    if not text or len(text) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{what} {value!r} is not a valid DNS name (letters, digits and hyphens in dot-separated "
+                         "labels of 1 to 63 characters)")  # fmt: skip
+    return text.lower()
+
+
+def check_label(value: str, what: str) -> str:
+    text = str(value or "").strip()
+    if not _LABEL.match(text):
+        raise ValueError(f"{what} {value!r} is not a valid DNS label (1 to 63 letters, digits or hyphens)")
+    return text
+
+
+def check_ipv4(value: str, what: str) -> str:
+    """An IPv4 address as text; an IPv6 address is refused: out of band management is IPv4 only."""
+    try:
+        address = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an IPv4 address") from None
+    if address.version != 4:
+        raise ValueError(f"{what} {value} is an IPv6 address: ConfigMgr 2007 SP1 out of band management and Intel "
+                         "AMT provisioning use IPv4 only; give the service point's IPv4 address")  # fmt: skip
+    return str(address)
+
+
+def check_tsig_secret(secret: str) -> bytes:
+    """The TSIG secret's bytes; ValueError (without the secret) when it is not base64."""
+    try:
+        raw = base64.b64decode(str(secret or "").strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("tsig_key_secret is not valid base64 (the 'secret' of the key in named.conf or "
+                         "tsig-keygen's output)") from None  # fmt: skip
+    if not raw:
+        raise ValueError("tsig_key_secret is empty")
+    return raw
+
+
+# --- the plan (pure) ----------------------------------------------------------------------------------------------
+def rrsets_from_answer(name: str, answer_rrsets: list[tuple[str, str, int, list[str]]]) -> dict:
+    """What a query for ``name`` showed: {type: {'ttl': int, 'values': [text]}} for the RRsets owned by ``name``.
+
+    ``answer_rrsets`` is [(owner, type, ttl, [rdata text])]; owners compare case-insensitively without the final dot.
+    """
+    have: dict = {}
+    for owner, rdtype, ttl, values in answer_rrsets:
+        if owner.rstrip(".").lower() == name.rstrip(".").lower():
+            have[rdtype] = {"ttl": int(ttl), "values": sorted(v.rstrip(".").lower() if rdtype == "CNAME" else v
+                                                              for v in values)}  # fmt: skip
+    return have
+
+
+def plan_record(want: dict, have: dict) -> dict:
+    """Plan one name. ``want``: name, type (CNAME|A), value, ttl, state (present|absent), replace_conflicts.
+    ``have``: {type: {'ttl', 'values'}} at the name (rrsets_from_answer).
+
+    Returns {'changed', 'conflicts': [types], 'before': [lines], 'after': [lines], 'prerequisites': [...],
+    'changes': [...]} where prerequisites are ('exists'|'absent'|'name_absent', type or None) and changes are
+    ('delete_name',), ('delete', type) or ('replace', type, ttl, value) - RFC 2136 sections 2.4 and 2.5. Raises
+    DnsError('conflict') naming the records in the way.
+    """
+    name, rtype, state = want["name"], want["type"], want.get("state", "present")
+    if rtype not in RECORD_TYPES:
+        raise ValueError(f"type must be one of {', '.join(RECORD_TYPES)}, not {rtype!r}")
+    value = want["value"].rstrip(".").lower() if rtype == "CNAME" else want["value"]
+    lines = [f"{name}. {have[t]['ttl']} IN {t} {v}" for t in sorted(have) for v in have[t]["values"]]
+    mine = have.get(rtype)
+    others = sorted(t for t in have if t != rtype)
+    result = {"changed": False, "conflicts": [], "before": lines, "after": list(lines), "prerequisites": [],
+              "changes": []}  # fmt: skip
+    if state == "absent":
+        if mine:
+            result.update(changed=True, after=[line for line in lines if f" IN {rtype} " not in line],
+                          prerequisites=[("exists", rtype)], changes=[("delete", rtype)])  # fmt: skip
+        return result
+    if mine and mine["values"] == [value] and mine["ttl"] == want["ttl"] and not (rtype == "CNAME" and others):
+        return result
+    conflicting = others if rtype == "CNAME" else [t for t in others if t == "CNAME"]
+    if conflicting and not want.get("replace_conflicts"):
+        found = "; ".join(line for line in lines if any(f" IN {t} " in line for t in conflicting))
+        raise DnsError("conflict", f"{name} already has {found}: a {rtype} record cannot sit beside it. Remove it, "
+                                   "or set replace_conflicts=true to replace it")  # fmt: skip
+    new = f"{name}. {want['ttl']} IN {rtype} {value}"
+    if conflicting:
+        result.update(conflicts=conflicting, changes=[("delete_name",) if rtype == "CNAME" else ("delete", "CNAME"),
+                                                      ("replace", rtype, want["ttl"], value)])  # fmt: skip
+        kept = [line for line in lines if rtype != "CNAME" and " IN CNAME " not in line and f" IN {rtype} " not in line]
+        result.update(changed=True, after=[*kept, new])
+        return result
+    if mine:  # the same type with another value or TTL: replace it, if it is still there
+        prerequisites = [("exists", rtype)]
+    elif rtype == "CNAME":  # nothing may be at the name, or the CNAME cannot be added (RFC 2136 3.4.2.2)
+        prerequisites = [("name_absent", None)]
+    else:  # an A record must not land beside a CNAME
+        prerequisites = [("absent", "CNAME")]
+    after = [line for line in lines if f" IN {rtype} " not in line] + [new]
+    result.update(
+        changed=True, after=after, prerequisites=prerequisites, changes=[("replace", rtype, want["ttl"], value)]
+    )
+    return result
+
+
+def zone_allow_update(values: list[bytes]) -> str | None:
+    """The dynamic-update setting in a dnsZone's dNSProperty values ([MS-DNSP] 2.3.2.1: DataLength, NameLength,
+    Flag, Version, Id as little-endian 32-bit numbers, then Data): 'off', 'nonsecure and secure', 'secure only', or
+    None when the zone has no DSPROPERTY_ZONE_ALLOW_UPDATE."""
+    for raw in values or []:
+        if len(raw) < 21:
+            continue
+        length, _name_length, _flag, _version, prop = struct.unpack_from("<5I", raw)
+        if prop == DSPROPERTY_ZONE_ALLOW_UPDATE and length >= 1:
+            data = raw[20 : 20 + length]
+            number = int.from_bytes(data, "little")
+            return ZONE_UPDATE.get(number, f"unknown ({number})")
+    return None
+
+
+# --- the adapter (I/O) --------------------------------------------------------------------------------------------
+class Rfc2136:
+    """Queries and RFC 2136 updates to one authoritative server, over TCP (updates) and UDP (queries)."""
+
+    def __init__(self, server: dict, auth: str, timeout: float = 5.0, tsig: dict | None = None, creds=None):
+        self.host = server["host"]
+        self.address = server.get("address") or self._resolve(server["host"])
+        self.port = int(server.get("port") or 53)
+        self.auth = auth
+        self.timeout = timeout
+        self.tsig = tsig or {}
+        self.creds = creds
+        self.ops = {"queries": 0, "updates": 0}
+        self.warnings: list[str] = []
+        self._gss = None  # (keyring, keyname) once negotiated
+
+    @staticmethod
+    def _resolve(host: str) -> str:
+        try:
+            return socket.getaddrinfo(host, 53, socket.AF_INET)[0][4][0]
+        except OSError as exc:
+            raise DnsError("resolve", f"cannot resolve the DNS server {host}: give its address (server: {{host: "
+                                      f"{host}, address: <IPv4>}}) ({exc})") from None  # fmt: skip
+
+    @property
+    def where(self) -> str:
+        return f"{self.host} ({self.address}:{self.port})"
+
+    # queries ------------------------------------------------------------------------------------------------------
+    def query(self, name: str, rdtype: str) -> dict:
+        """One query; returns {'rcode', 'answer': [(owner, type, ttl, [values])], 'authority': [...]}."""
+        request = dns.message.make_query(f"{name}.", rdtype)
+        request.flags &= ~dns.flags.RD  # ask the authoritative server, never make it recurse
+        self.ops["queries"] += 1
+        try:
+            response = dns.query.udp(request, self.address, timeout=self.timeout, port=self.port)
+            if response.flags & dns.flags.TC:
+                response = dns.query.tcp(request, self.address, timeout=self.timeout, port=self.port)
+        except dns.exception.Timeout:
+            message = f"{self.where} did not answer a query for {name} {rdtype} within {self.timeout} s (timeout)"
+            raise DnsError("timeout", f"{message}: is it up, and port {self.port} open?") from None
+        except OSError as exc:
+            raise DnsError("unreachable", f"{self.where}: {exc}") from None
+        return {"rcode": dns.rcode.to_text(response.rcode()), "answer": _rrsets(response.answer),
+                "authority": _rrsets(response.authority)}  # fmt: skip
+
+    def zone_of(self, name: str) -> str:
+        """The zone that holds ``name``, from the SOA the server returns for it (answer or authority)."""
+        response = self.query(name, "SOA")
+        for owner, rdtype, _ttl, _values in response["answer"] + response["authority"]:
+            if rdtype == "SOA":
+                return owner.rstrip(".").lower()
+        raise DnsError("zone", f"{self.where} has no zone for {name} (it answered {response['rcode']} without a SOA): "
+                               "check the suffix, and that this server is authoritative for its zone")  # fmt: skip
+
+    # updates ------------------------------------------------------------------------------------------------------
+    def update(self, zone: str, name: str, plan: dict) -> None:
+        """Send the planned update; raise DnsError with the server's rcode when it refuses."""
+        message = dns.update.UpdateMessage(f"{zone}.")
+        owner = dns.name.from_text(f"{name}.")
+        for kind, rtype in plan["prerequisites"]:
+            if kind == "exists":
+                message.present(owner, rtype)
+            elif kind == "absent":
+                message.absent(owner, rtype)
+            elif kind == "name_absent":
+                message.absent(owner)
+        for change in plan["changes"]:
+            if change[0] == "delete_name":
+                message.delete(owner)
+            elif change[0] == "delete":
+                message.delete(owner, change[1])
+            else:
+                _kind, rtype, ttl, value = change
+                message.replace(owner, ttl, rtype, f"{value}." if rtype == "CNAME" else value)
+        keyring = self._sign(message)
+        self.ops["updates"] += 1
+        rcode, verified = self._exchange_tcp(message, keyring)
+        if rcode != "NOERROR":
+            raise DnsError(_RCODE_KIND.get(rcode, "refused"), _rcode_message(rcode, zone, name, self, plan))
+        if not verified:
+            self.warnings.append(f"{self.where} answered NOERROR with a TSIG signature dnspython cannot verify (Samba "
+                                 "signs GSS-TSIG replies that way); the change was read back instead")  # fmt: skip
+
+    def _sign(self, message):
+        if self.auth == "none":
+            return None
+        if self.auth == "tsig":
+            keyname = dns.name.from_text(self.tsig["name"])
+            algorithm = dns.name.from_text(TSIG_ALGORITHMS[self.tsig["algorithm"]])
+            key = dns.tsig.Key(keyname, check_tsig_secret(self.tsig["secret"]), algorithm)
+            message.use_tsig(key)
+            return key
+        keyring, keyname = self._gss_context()
+        message.use_tsig(keyring, keyname=keyname, algorithm=dns.tsig.GSS_TSIG)
+        return keyring
+
+    def _gss_context(self):
+        """Negotiate a GSS-TSIG key with the server (RFC 3645 TKEY exchange) with Kerberos, once per run."""
+        if self._gss:
+            return self._gss
+        try:
+            import gssapi  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise DnsError("settings", "auth=gss-tsig needs the Python package gssapi on the controller") from None
+        # Samba verifies the key name uncompressed: it must not share a suffix with the zone (lab-facts)
+        keyname = dns.name.from_text(f"{uuid.uuid4()}.gss-tsig-key.")
+        target = gssapi.Name(f"DNS@{self.host}", gssapi.NameType.hostbased_service)
+        try:
+            context = gssapi.SecurityContext(name=target, creds=self.creds, usage="initiate")
+            key = dns.tsig.Key(keyname, context, dns.tsig.GSS_TSIG)
+            keyring = dns.tsig.GSSTSigAdapter({keyname: key})
+            token = context.step()
+            while not context.complete:
+                now = int(time.time())
+                tkey = dns.rdtypes.ANY.TKEY.TKEY(dns.rdataclass.ANY, dns.rdatatype.TKEY, dns.tsig.GSS_TSIG, now, now,
+                                                 3, dns.rcode.NOERROR, token, b"")  # fmt: skip
+                query = dns.message.make_query(keyname, dns.rdatatype.TKEY, dns.rdataclass.ANY)
+                query.keyring = keyring
+                query.find_rrset(dns.message.ADDITIONAL, keyname, dns.rdataclass.ANY, dns.rdatatype.TKEY,
+                                 create=True).add(tkey)  # fmt: skip
+                self.ops["queries"] += 1
+                response = dns.query.tcp(query, self.address, timeout=self.timeout, port=self.port)
+                if response.rcode() != dns.rcode.NOERROR:
+                    raise DnsError("credentials", f"{self.where} refused the GSS-TSIG key exchange "
+                                                  f"({dns.rcode.to_text(response.rcode())})")  # fmt: skip
+                if not context.complete:
+                    token = context.step(response.answer[0][0].key)
+        except gssapi.exceptions.GSSError as exc:
+            raise DnsError("credentials", _gss_hint(exc, self.host)) from None
+        except dns.exception.Timeout:
+            raise DnsError("timeout", f"{self.where} did not answer the GSS-TSIG key exchange within "
+                                      f"{self.timeout} s (timeout)") from None  # fmt: skip
+        except OSError as exc:
+            raise DnsError("unreachable", f"{self.where}: {exc}") from None
+        self._gss = (keyring, keyname)
+        return self._gss
+
+    def _exchange_tcp(self, message, keyring) -> tuple[str, bool]:
+        """Send over TCP; (rcode, whether the reply's signature verified)."""
+        wire = message.to_wire()
+        try:
+            with socket.create_connection((self.address, self.port), timeout=self.timeout) as sock:
+                sock.sendall(struct.pack("!H", len(wire)) + wire)
+                length = struct.unpack("!H", _recv_exactly(sock, 2))[0]
+                reply = _recv_exactly(sock, length)
+        except TimeoutError:
+            raise DnsError(
+                "timeout", f"{self.where} did not answer the update within {self.timeout} s (timeout)"
+            ) from None
+        except OSError as exc:
+            raise DnsError("unreachable", f"{self.where}: the update could not be sent ({exc})") from None
+        try:
+            response = dns.message.from_wire(reply, keyring=keyring if keyring is not None else False,
+                                             request_mac=message.mac if keyring is not None else b"")  # fmt: skip
+            return dns.rcode.to_text(response.rcode()), True
+        except (dns.tsig.BadSignature, dns.tsig.PeerBadSignature, dns.tsig.PeerBadKey) as exc:
+            unsigned = dns.message.from_wire(reply, keyring=False)
+            rcode = dns.rcode.to_text(unsigned.rcode())
+            if self.auth == "gss-tsig" and rcode == "NOERROR" and isinstance(exc, dns.tsig.BadSignature):
+                return rcode, False
+            what = f"{self.where} rejected the update's signature ({type(exc).__name__}, rcode {rcode})"
+            raise DnsError("credentials", f"{what}: check the key name, algorithm and secret") from None
+        except dns.message.UnknownTSIGKey:
+            unsigned = dns.message.from_wire(reply, keyring=False)
+            return dns.rcode.to_text(unsigned.rcode()), False
+
+
+_RCODE_KIND = {"REFUSED": "refused", "NOTAUTH": "credentials", "YXDOMAIN": "conflict", "YXRRSET": "conflict",
+               "NXRRSET": "conflict", "NOTZONE": "zone"}  # fmt: skip
+
+
+def _rcode_message(rcode: str, zone: str, name: str, server: Rfc2136, plan: dict) -> str:
+    where = server.where
+    if rcode == "REFUSED" and server.auth == "none":
+        return (
+            f"{where} refused an unauthenticated update of {name} in {zone} (REFUSED): the zone takes secure "
+            "updates only; use auth=gss-tsig (Kerberos) or auth=tsig"
+        )
+    if rcode == "REFUSED":
+        return (
+            f"{where} refused the update of {name} in {zone} (REFUSED): the account or key may not update this "
+            "name, or the zone takes no dynamic updates"
+        )
+    if rcode in ("NOTAUTH",):
+        return f"{where} did not accept the update's signature for zone {zone} (NOTAUTH): check the key or credentials"
+    if rcode in ("YXDOMAIN", "YXRRSET", "NXRRSET"):
+        return (
+            f"{name} changed on {where} since it was read ({rcode}: a prerequisite "
+            f"{plan['prerequisites']} no longer holds); run again"
+        )
+    return f"{where} answered {rcode} to the update of {name} in {zone}"
+
+
+def _gss_hint(exc, host: str) -> str:
+    text = str(exc)
+    if "No Kerberos credentials" in text or "No credentials were supplied" in text or "not found" in text.lower():
+        hint = "no Kerberos ticket: run kinit (or give bind_user and bind_password)"
+    elif "Server not found" in text:
+        hint = f"the KDC does not know DNS/{host}: give the DNS server's name as its host, not its address"
+    else:
+        hint = "check the Kerberos ticket (kinit), KRB5_CONFIG, and the server's name"
+    return f"GSS-TSIG with {host} failed: {hint} ({text.strip()})"
+
+
+def _recv_exactly(sock, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise OSError("the server closed the connection")
+        data += chunk
+    return data
+
+
+def _rrsets(section) -> list[tuple[str, str, int, list[str]]]:
+    return [
+        (rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rrset.ttl, [rd.to_text() for rd in rrset])
+        for rrset in section
+    ]

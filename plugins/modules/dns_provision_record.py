@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dns_provision_record
+short_description: Ensure the ProvisionServer record that unprovisioned AMT devices look up, in every AMT DNS suffix
+description:
+  - An Intel AMT device in setup mode looks up C(ProvisionServer.<its DNS suffix>) (the suffix from DHCP option 15)
+    and sends its hello to port 9971 of the answer. This module ensures that name in the zone of every AMT DNS suffix,
+    as a CNAME to the out of band service point's FQDN (the default) or as an A record of its IPv4 address.
+  - Speaks DNS from the controller to the zone's authoritative server - RFC 2136 dynamic updates with GSS-TSIG
+    (Kerberos; what "secure only" AD-integrated zones require), TSIG, or, when asked explicitly, none. For a Windows
+    DNS server without dynamic updates, the role oob_dns has a C(windows) backend instead.
+  - Reads with one query per name and writes only what differs, in one update per name whose prerequisites (RFC 2136
+    2.4) make it atomic, then reads the record back. A record of another type at the name is a conflict - the module
+    fails naming it, or replaces it with O(replace_conflicts=true).
+version_added: "1.0.0"
+author: oob-prep contributors (@oob-prep)
+options:
+  suffixes:
+    description: The AMT devices' DNS suffixes (DHCP option 15 of their subnets); the record is ensured in each.
+    type: list
+    elements: str
+    required: true
+  record_name:
+    description: The name AMT devices look up.
+    type: str
+    default: ProvisionServer
+  type:
+    description: V(CNAME) to O(target), or V(A) of O(ipv4).
+    type: str
+    choices: [CNAME, A]
+    default: CNAME
+  target:
+    description: The out of band service point's FQDN (the CNAME's target). Required with O(type=CNAME).
+    type: str
+  ipv4:
+    description: The service point's IPv4 address. Required with O(type=A); out of band management is IPv4 only.
+    type: str
+  ttl:
+    description: The record's TTL in seconds.
+    type: int
+    default: 3600
+  state:
+    description: V(absent) removes the record of O(type) at the name (other records there stay).
+    type: str
+    choices: [present, absent]
+    default: present
+  replace_conflicts:
+    description: Replace a record of another type at the name instead of failing.
+    type: bool
+    default: false
+  server:
+    description:
+      - The authoritative DNS server that takes the updates (an AD DC for AD-integrated zones). A host name, or a dict
+        with C(host) (its name: the Kerberos service is C(DNS/<host>)), optional C(address) and C(port).
+    type: raw
+    required: true
+  auth:
+    description:
+      - V(gss-tsig) signs updates with Kerberos (RFC 3645): the current ccache (run C(kinit)), or credentials acquired
+        in memory from O(bind_user) and O(bind_password).
+      - V(tsig) signs them with a shared key (O(tsig_key_name), O(tsig_key_secret), O(tsig_algorithm)).
+      - V(none) sends them unsigned; only zones that take non-secure updates accept that, and anyone on the network
+        can then point ProvisionServer elsewhere.
+    type: str
+    choices: [gss-tsig, tsig, none]
+    default: gss-tsig
+  bind_user:
+    description: With O(auth=gss-tsig), the Kerberos principal to acquire credentials for (instead of the ccache).
+    type: str
+  bind_password:
+    description: Its password.
+    type: str
+  tsig_key_name:
+    description: The TSIG key's name (O(auth=tsig)).
+    type: str
+  tsig_key_secret:
+    description: The TSIG key's secret, base64 (keep it in the vault).
+    type: str
+  tsig_algorithm:
+    description: The TSIG key's algorithm.
+    type: str
+    choices: [hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5]
+    default: hmac-sha256
+  timeout:
+    description: Seconds to wait for the server.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Sends queries only.
+  diff_mode:
+    support: full
+    description: Shows each name's RRsets before and after.
+requirements:
+  - dnspython >= 2.6 on the controller
+  - gssapi on the controller for O(auth=gss-tsig)
+seealso:
+  - name: RFC 2136, Dynamic Updates in the Domain Name System
+    link: https://www.rfc-editor.org/rfc/rfc2136
+  - name: RFC 3645, GSS-TSIG
+    link: https://www.rfc-editor.org/rfc/rfc3645
+"""
+
+EXAMPLES = r"""
+- name: ProvisionServer in every AMT suffix, as a CNAME to the service point, signed with Kerberos
+  dns_provision_record:
+    suffixes: [corp.example.com, emea.corp.example.com]
+    target: sccm01.corp.example.com
+    server: {host: dc01.corp.example.com}
+  delegate_to: localhost
+
+- name: As an A record, on a BIND server that takes TSIG-signed updates
+  dns_provision_record:
+    suffixes: [amt.example.net]
+    type: A
+    ipv4: 192.0.2.10
+    server: {host: ns1.example.net, address: 192.0.2.53}
+    auth: tsig
+    tsig_key_name: oob-prep-key.
+    tsig_key_secret: "{{ vault_oob_dns_tsig_secret }}"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+records:
+  description: One entry per suffix.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The name ensured.
+      type: str
+      sample: ProvisionServer.corp.example.com
+    zone:
+      description: Its zone (when an update was needed), else null.
+      type: str
+    changed:
+      description: Whether it was (or would be) changed.
+      type: bool
+    before:
+      description: Its RRsets before, as zone-file lines.
+      type: list
+      elements: str
+    after:
+      description: Its RRsets after (in check mode, what they would be).
+      type: list
+      elements: str
+dns_operations:
+  description: Queries and updates sent (a no-op run sends one query per suffix and no update).
+  returned: success
+  type: dict
+  sample: {queries: 1, updates: 0}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.oob_dns import (
+    HAS_DNSPYTHON,
+    TSIG_ALGORITHMS,
+    DnsError,
+    Rfc2136,
+    check_fqdn,
+    check_ipv4,
+    check_label,
+    check_tsig_secret,
+    plan_record,
+    rrsets_from_answer,
+)
+from ansible.module_utils.oob_ldap_names import parse_server
+
+
+def argument_spec() -> dict:
+    return dict(
+        suffixes=dict(type="list", elements="str", required=True),
+        record_name=dict(type="str", default="ProvisionServer"),
+        type=dict(type="str", choices=["CNAME", "A"], default="CNAME"),
+        target=dict(type="str"),
+        ipv4=dict(type="str"),
+        ttl=dict(type="int", default=3600),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        replace_conflicts=dict(type="bool", default=False),
+        server=dict(type="raw", required=True),
+        auth=dict(type="str", choices=["gss-tsig", "tsig", "none"], default="gss-tsig"),
+        bind_user=dict(type="str"),
+        bind_password=dict(type="str", no_log=True),
+        tsig_key_name=dict(type="str", no_log=False),
+        tsig_key_secret=dict(type="str", no_log=True),
+        tsig_algorithm=dict(type="str", choices=list(TSIG_ALGORITHMS), default="hmac-sha256"),
+        timeout=dict(type="int", default=5),
+    )
+
+
+def validate(p: dict) -> dict:
+    """Every input check that needs no network; returns the wanted record's common part."""
+    if not p["suffixes"]:
+        raise ValueError("suffixes must list at least one AMT DNS suffix")
+    label = check_label(p["record_name"], "record_name")
+    if p["type"] == "CNAME":
+        if not p.get("target"):
+            raise ValueError("type=CNAME needs target: the out of band service point's FQDN")
+        value = check_fqdn(p["target"], "target")
+    else:
+        if not p.get("ipv4"):
+            raise ValueError("type=A needs ipv4: the out of band service point's IPv4 address")
+        value = check_ipv4(p["ipv4"], "ipv4")
+    if not 0 <= p["ttl"] <= 2147483647:
+        raise ValueError(f"ttl must be 0 to 2147483647 seconds, not {p['ttl']}")
+    if p["auth"] == "tsig":
+        if not (p.get("tsig_key_name") and p.get("tsig_key_secret")):
+            raise ValueError("auth=tsig needs tsig_key_name and tsig_key_secret")
+        check_fqdn(p["tsig_key_name"], "tsig_key_name")
+        check_tsig_secret(p["tsig_key_secret"])
+    if p["timeout"] <= 0:
+        raise ValueError("timeout must be a positive number of seconds")
+    suffixes = [check_fqdn(s, "suffix") for s in p["suffixes"]]
+    if len(set(suffixes)) != len(suffixes):
+        raise ValueError(f"a suffix is listed twice: {suffixes}")
+    return {"label": label, "value": value, "suffixes": suffixes}
+
+
+def credentials(p: dict):
+    """In-memory Kerberos credentials from bind_user/bind_password, or None for the ccache."""
+    if p["auth"] != "gss-tsig" or not (p.get("bind_user") and p.get("bind_password")):
+        return None
+    from ansible.module_utils.oob_ldap import LdapError, _kerberos_credentials  # pylint: disable=import-outside-toplevel
+
+    try:
+        return _kerberos_credentials(p)
+    except LdapError as exc:
+        raise DnsError(exc.kind, str(exc)) from None
+
+
+def run(module) -> dict:
+    p = module.params
+    if not HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib("dnspython"))
+    common = validate(p)
+    if p["auth"] == "none":
+        module.warn("auth=none: the update is not signed; a zone that takes it lets anyone on the network point "
+                    "ProvisionServer elsewhere")  # fmt: skip
+    server = parse_server(p["server"])
+    tsig = {"name": p.get("tsig_key_name"), "secret": p.get("tsig_key_secret"), "algorithm": p["tsig_algorithm"]}
+    adapter = Rfc2136(server, p["auth"], float(p["timeout"]), tsig)
+    records, diffs, changed = [], [], False
+    plans = []
+    for suffix in common["suffixes"]:  # 1. read every name before anything is written
+        name = f"{common['label']}.{suffix}"
+        response = adapter.query(name, "A")
+        if response["rcode"] not in ("NOERROR", "NXDOMAIN"):
+            raise DnsError("zone", f"{adapter.where} answered {response['rcode']} for {name}: it is not authoritative "
+                                   f"for the zone of {suffix}, or the zone does not exist")  # fmt: skip
+        want = {"name": name, "type": p["type"], "value": common["value"], "ttl": p["ttl"], "state": p["state"],
+                "replace_conflicts": p["replace_conflicts"]}  # fmt: skip
+        plan = plan_record(want, rrsets_from_answer(name, response["answer"]))
+        plans.append((name, want, plan))
+    if any(plan["changed"] for _n, _w, plan in plans) and not module.check_mode:
+        adapter.creds = credentials(p)
+    for name, want, plan in plans:  # 2. write what differs, then read it back
+        zone = None
+        if plan["changed"] and not module.check_mode:
+            zone = adapter.zone_of(name)
+            adapter.update(zone, name, plan)
+            again = plan_record(want, rrsets_from_answer(name, adapter.query(name, "A")["answer"]))
+            if again["changed"]:
+                raise DnsError("verify", f"{name} on {adapter.where} does not hold what was written: "
+                                         f"{again['before']}")  # fmt: skip
+        changed = changed or plan["changed"]
+        records.append({"name": name, "zone": zone, "changed": plan["changed"], "before": plan["before"],
+                        "after": plan["after"]})  # fmt: skip
+        diffs.append({"before_header": name, "after_header": name,
+                      "before": "".join(f"{line}\n" for line in plan["before"]),
+                      "after": "".join(f"{line}\n" for line in plan["after"])})  # fmt: skip
+    for warning in adapter.warnings:
+        module.warn(warning)
+    return {"changed": changed, "records": records, "diff": diffs, "dns_operations": dict(adapter.ops)}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        required_if=[("type", "CNAME", ("target",)), ("type", "A", ("ipv4",))],
+    )
+    try:
+        result = run(module)
+    except ValueError as exc:
+        module.fail_json(msg=f"invalid input: {exc}", error="input")
+    except DnsError as exc:
+        module.fail_json(msg=str(exc), error=exc.kind)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""dns_provision_record's main(): success, check mode, diff and bad input, with the DNS server faked (the adapter's
+contract: query / zone_of / update). The real server is in tests/integration/test_dns_lab.py."""
+
+from __future__ import annotations
+
+import dns_provision_record
+import pytest
+
+
+class FakeServer:
+    """An authoritative server holding {name: {type: (ttl, [values])}}; applies RFC 2136 changes as planned."""
+
+    instances: list = []
+
+    def __init__(self, server, auth, timeout, tsig):
+        self.records = dict(FakeServer.initial)
+        self.ops = {"queries": 0, "updates": 0}
+        self.warnings, self.where, self.creds = [], f"{server['host']} (fake)", None
+        FakeServer.instances.append(self)
+
+    def query(self, name, rdtype):
+        self.ops["queries"] += 1
+        found = self.records.get(name.lower(), {})
+        answer = [(f"{name.lower()}.", t, ttl, values) for t, (ttl, values) in found.items()]
+        return {"rcode": "NOERROR" if found else "NXDOMAIN", "answer": answer, "authority": []}
+
+    def zone_of(self, name):
+        return name.split(".", 1)[1]
+
+    def update(self, zone, name, plan):
+        self.ops["updates"] += 1
+        current = dict(self.records.get(name.lower(), {}))
+        for change in plan["changes"]:
+            if change[0] == "delete_name":
+                current = {}
+            elif change[0] == "delete":
+                current.pop(change[1], None)
+            else:
+                current[change[1]] = (change[2], [change[3]])
+        self.records[name.lower()] = current
+
+
+@pytest.fixture()
+def server(monkeypatch):
+    FakeServer.initial, FakeServer.instances = {}, []
+    monkeypatch.setattr(dns_provision_record, "Rfc2136", FakeServer)
+    return FakeServer
+
+
+def args(**extra):
+    base = {"suffixes": ["lab.example", "branch.lab.example"], "target": "oobsp.lab.example",
+            "server": {"host": "dc1.lab.example", "address": "198.51.100.10"}}  # fmt: skip
+    return dict(base, **extra)
+
+
+def test_check_mode_queries_only_and_shows_each_rrset(run_module, server):
+    status, res = run_module(dns_provision_record.main, args(_ansible_check_mode=True, _ansible_diff=True))
+    assert status == "exit", res
+    [fake] = server.instances
+    assert res["changed"] is True and fake.ops == {"queries": 2, "updates": 0} and fake.records == {}
+    assert [d["after"] for d in res["diff"]] == [
+        "ProvisionServer.lab.example. 3600 IN CNAME oobsp.lab.example\n",
+        "ProvisionServer.branch.lab.example. 3600 IN CNAME oobsp.lab.example\n",
+    ]
+    assert [d["before"] for d in res["diff"]] == ["", ""]
+
+
+def test_converge_then_no_op_with_one_query_per_name(run_module, server):
+    status, res = run_module(dns_provision_record.main, args())
+    assert status == "exit" and res["changed"] is True, res
+    server.initial = dict(server.instances[0].records)
+    assert server.initial["provisionserver.lab.example"] == {"CNAME": (3600, ["oobsp.lab.example"])}
+    status, again = run_module(dns_provision_record.main, args())
+    assert again["changed"] is False and again["dns_operations"] == {"queries": 2, "updates": 0}
+
+
+def test_drift_to_an_a_record_is_a_conflict_unless_replaced(run_module, server):
+    server.initial = {"provisionserver.lab.example": {"A": (300, ["192.0.2.66"])}}
+    status, res = run_module(dns_provision_record.main, args(suffixes=["lab.example"]))
+    assert status == "fail" and res["error"] == "conflict" and "IN A 192.0.2.66" in res["msg"]
+    assert server.instances[-1].ops["updates"] == 0
+    status, res = run_module(dns_provision_record.main, args(suffixes=["lab.example"], replace_conflicts=True))
+    assert status == "exit" and res["records"][0]["after"] == [
+        "ProvisionServer.lab.example. 3600 IN CNAME oobsp.lab.example"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"type": "A", "ipv4": "2001:db8::20"}, "is an IPv6 address"),
+        ({"target": "not_a_name"}, "is not a valid DNS name"),
+        ({"auth": "tsig", "tsig_key_name": "k.", "tsig_key_secret": "%%%"}, "tsig_key_secret is not valid base64"),
+        ({"auth": "tsig"}, "auth=tsig needs tsig_key_name and tsig_key_secret"),
+        ({"suffixes": ["lab.example", "LAB.example."]}, "a suffix is listed twice"),
+        ({"suffixes": []}, "suffixes must list at least one"),
+    ],
+)
+def test_bad_input_fails_before_any_query(run_module, server, extra, message):
+    status, res = run_module(dns_provision_record.main, args(**extra))
+    assert status == "fail" and message in res["msg"], res
+    assert not server.instances  # no adapter was even made
+    assert "%%%" not in str(res)
+
+
+def test_secrets_are_no_log():
+    spec = dns_provision_record.argument_spec()
+    assert spec["tsig_key_secret"]["no_log"] is True and spec["bind_password"]["no_log"] is True
+    assert spec["auth"]["default"] == "gss-tsig"
