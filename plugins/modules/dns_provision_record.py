@@ -56,13 +56,13 @@ options:
   server:
     description:
       - The authoritative DNS server that takes the updates (an AD DC for AD-integrated zones). A host name, or a dict
-        with C(host) (its name: the Kerberos service is C(DNS/<host>)), optional C(address) and C(port).
+        with C(host) (its name, which makes the Kerberos service C(DNS/<host>)), optional C(address) and C(port).
     type: raw
     required: true
   auth:
     description:
-      - V(gss-tsig) signs updates with Kerberos (RFC 3645): the current ccache (run C(kinit)), or credentials acquired
-        in memory from O(bind_user) and O(bind_password).
+      - V(gss-tsig) signs updates with Kerberos (RFC 3645), from the current ccache (run C(kinit)) or credentials
+        acquired in memory from O(bind_user) and O(bind_password).
       - V(tsig) signs them with a shared key (O(tsig_key_name), O(tsig_key_secret), O(tsig_algorithm)).
       - V(none) sends them unsigned; only zones that take non-secure updates accept that, and anyone on the network
         can then point ProvisionServer elsewhere.
@@ -102,8 +102,10 @@ requirements:
   - gssapi on the controller for O(auth=gss-tsig)
 seealso:
   - name: RFC 2136, Dynamic Updates in the Domain Name System
+    description: The update protocol, its prerequisites and changes.
     link: https://www.rfc-editor.org/rfc/rfc2136
   - name: RFC 3645, GSS-TSIG
+    description: Kerberos-signed updates, as AD-integrated zones with secure updates require.
     link: https://www.rfc-editor.org/rfc/rfc3645
 """
 

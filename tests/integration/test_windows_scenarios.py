@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED_WITH_HOST = ("OOB_WINDOWS_CA_NAME", "OOB_WINDOWS_USER", "OOB_WINDOWS_PASSWORD")
 
 
 def _molecule() -> str:
@@ -32,12 +31,20 @@ def _molecule() -> str:
     return found
 
 
-def test_oob_pki_ca_windows_scenario():
-    if not os.environ.get("OOB_WINDOWS_CA_HOST"):
-        pytest.skip("no Windows host given (OOB_WINDOWS_CA_HOST): oob_pki_ca_windows was linted and unit-tested only")
-    missing = [name for name in REQUIRED_WITH_HOST if not os.environ.get(name)]
+WINDOWS_PIECES = {  # what runs on which Windows host; each is a test of its own, skipped (with why) without its host
+    "oob_pki_ca_windows": ("OOB_WINDOWS_CA_HOST", ("OOB_WINDOWS_CA_NAME",)),
+    "oob_dns (windows backend)": ("OOB_WINDOWS_DNS_HOST", ("OOB_WINDOWS_DNS_ZONE",)),
+}
+
+
+@pytest.mark.parametrize("piece", list(WINDOWS_PIECES))
+def test_windows_scenario(piece):
+    host_var, needs = WINDOWS_PIECES[piece]
+    if not os.environ.get(host_var):
+        pytest.skip(f"no Windows host given ({host_var}): {piece} was linted and unit-tested only")
+    missing = [name for name in (*needs, "OOB_WINDOWS_USER", "OOB_WINDOWS_PASSWORD") if not os.environ.get(name)]
     if missing:
-        pytest.fail(f"OOB_WINDOWS_CA_HOST is set, so these must be too: {', '.join(missing)}")
+        pytest.fail(f"{host_var} is set, so these must be too: {', '.join(missing)}")
     molecule = _molecule()
     env = dict(os.environ)  # molecule runs ansible-config and ansible-playbook from PATH: put its own bin first
     env["PATH"] = os.pathsep.join([str(Path(molecule).parent), env.get("PATH", "")])

@@ -107,3 +107,16 @@ def test_secrets_are_no_log():
     spec = dns_provision_record.argument_spec()
     assert spec["tsig_key_secret"]["no_log"] is True and spec["bind_password"]["no_log"] is True
     assert spec["auth"]["default"] == "gss-tsig"
+
+
+def test_documentation_parses_and_matches_the_spec():
+    import yaml  # noqa: PLC0415
+
+    options = yaml.safe_load(dns_provision_record.DOCUMENTATION)["options"]
+    spec = dns_provision_record.argument_spec()
+    assert set(options) == set(spec)
+    for name, entry in spec.items():
+        assert options[name]["type"] == entry["type"], name
+        assert options[name].get("default") == entry.get("default"), name
+        assert options[name].get("choices") == entry.get("choices"), name
+    assert set(yaml.safe_load(dns_provision_record.RETURN)) == {"records", "dns_operations"}
