@@ -217,7 +217,8 @@ class Rfc2136:
 
     # queries ------------------------------------------------------------------------------------------------------
     def query(self, name: str, rdtype: str) -> dict:
-        """One query; returns {'rcode', 'answer': [(owner, type, ttl, [values])], 'authority': [...]}."""
+        """One query; returns {'rcode', 'answer': [(owner, type, ttl, [values])], 'authority': [...],
+        'authoritative': the AA flag}."""
         request = dns.message.make_query(f"{name}.", rdtype)
         request.flags &= ~dns.flags.RD  # ask the authoritative server, never make it recurse
         self.ops["queries"] += 1
@@ -230,8 +231,12 @@ class Rfc2136:
             raise DnsError("timeout", f"{message}: is it up, and port {self.port} open?") from None
         except OSError as exc:
             raise DnsError("unreachable", f"{self.where}: {exc}") from None
-        return {"rcode": dns.rcode.to_text(response.rcode()), "answer": _rrsets(response.answer),
-                "authority": _rrsets(response.authority)}  # fmt: skip
+        return {
+            "rcode": dns.rcode.to_text(response.rcode()),
+            "answer": _rrsets(response.answer),
+            "authority": _rrsets(response.authority),
+            "authoritative": bool(response.flags & dns.flags.AA),
+        }
 
     def zone_of(self, name: str) -> str:
         """The zone that holds ``name``, from the SOA the server returns for it (answer or authority)."""

@@ -254,9 +254,10 @@ def run(module) -> dict:
     for suffix in common["suffixes"]:  # 1. read every name before anything is written
         name = f"{common['label']}.{suffix}"
         response = adapter.query(name, "A")
-        if response["rcode"] not in ("NOERROR", "NXDOMAIN"):
-            raise DnsError("zone", f"{adapter.where} answered {response['rcode']} for {name}: it is not authoritative "
-                                   f"for the zone of {suffix}, or the zone does not exist")  # fmt: skip
+        if response["rcode"] not in ("NOERROR", "NXDOMAIN") or not response["authoritative"]:
+            raise DnsError("zone", f"{adapter.where} answered {response['rcode']} for {name} without authority: it "
+                                   f"holds no zone for the suffix {suffix}; check the suffix, or give the server of "
+                                   "its zone (suffix_servers)")  # fmt: skip
         want = {"name": name, "type": p["type"], "value": common["value"], "ttl": p["ttl"], "state": p["state"],
                 "replace_conflicts": p["replace_conflicts"]}  # fmt: skip
         plan = plan_record(want, rrsets_from_answer(name, response["answer"]))

@@ -193,3 +193,11 @@ def test_gss_tsig_from_the_kinit_ccache_and_without_a_ticket(run_module, kerbero
         assert status == "exit" and res["changed"] is True, res
     finally:
         delete(LAB_DC, "lab.example", label, **KERBEROS)
+
+
+@pytest.mark.parametrize("server", [LAB_DC, BIND], ids=["samba", "bind"])
+def test_a_suffix_the_server_holds_no_zone_for_is_a_clear_error(run_module, lab, server):
+    status, res = run_module(dns_provision_record.main, dict(suffixes=["nozone.example"], target="oobsp.lab.example",
+                                                             server=server, auth="none"))  # fmt: skip
+    assert status == "fail" and res["error"] == "zone", res
+    assert "holds no zone for the suffix nozone.example" in res["msg"]

@@ -11,6 +11,7 @@ class FakeServer:
     """An authoritative server holding {name: {type: (ttl, [values])}}; applies RFC 2136 changes as planned."""
 
     instances: list = []
+    zones = ("lab.example",)
 
     def __init__(self, server, auth, timeout, tsig):
         self.records = dict(FakeServer.initial)
@@ -22,7 +23,9 @@ class FakeServer:
         self.ops["queries"] += 1
         found = self.records.get(name.lower(), {})
         answer = [(f"{name.lower()}.", t, ttl, values) for t, (ttl, values) in found.items()]
-        return {"rcode": "NOERROR" if found else "NXDOMAIN", "answer": answer, "authority": []}
+        authoritative = name.lower().endswith(tuple(FakeServer.zones))
+        rcode = "NOERROR" if found else "NXDOMAIN"
+        return {"rcode": rcode, "answer": answer, "authority": [], "authoritative": authoritative}
 
     def zone_of(self, name):
         return name.split(".", 1)[1]
@@ -120,3 +123,10 @@ def test_documentation_parses_and_matches_the_spec():
         assert options[name].get("default") == entry.get("default"), name
         assert options[name].get("choices") == entry.get("choices"), name
     assert set(yaml.safe_load(dns_provision_record.RETURN)) == {"records", "dns_operations"}
+
+
+def test_a_suffix_whose_zone_the_server_does_not_hold_fails_before_any_write(run_module, server):
+    status, res = run_module(dns_provision_record.main, args(suffixes=["lab.example", "nozone.example"]))
+    assert status == "fail" and res["error"] == "zone"
+    assert "holds no zone for the suffix nozone.example" in res["msg"]
+    assert server.instances[0].ops["updates"] == 0  # lab.example was only read: nothing is written when one is bad
