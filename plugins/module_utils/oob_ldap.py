@@ -17,6 +17,8 @@ import random
 import ssl
 import time
 
+from ansible.module_utils.oob_kerberos import GSS_HINTS, KerberosError, gss_message
+from ansible.module_utils.oob_kerberos import credentials as kerberos_credentials
 from ansible.module_utils.oob_ldap_names import escape_filter_value, parse_server
 from ansible.module_utils.oob_sd import sid_from_bytes, sid_to_bytes
 
@@ -407,49 +409,18 @@ def _ca_file_problem(path: str, head: bytes, exc: ssl.SSLError) -> str:
 
 
 # Kerberos errors from a bind with user and password, and what to do (matched in the mechanism's message)
-_GSS_HINTS = (
-    ("preauthentication failed", "check bind_password"),
-    ("not found in kerberos database", "check bind_user: an existing account, as user@REALM"),
-    (
-        "cannot find kdc",
-        "set KRB5_CONFIG to a krb5.conf that names the realm's KDCs, or fix its DNS SRV records "
-        "(_kerberos._tcp.<domain>)",
-    ),
-    ("default realm", "give bind_user as user@REALM, or set default_realm in krb5.conf (KRB5_CONFIG)"),
-    ("clock skew", "synchronise the controller's clock with the DCs' (NTP)"),
-    ("revoked", "the account is disabled or locked out: check it in AD"),
-    ("password has expired", "the account's password has expired: change it"),
-)
+_GSS_HINTS = GSS_HINTS
 
 
 def _kerberos_credentials(params: dict):
     """In-memory Kerberos credentials from bind_user/bind_password, or None to use the default ccache."""
-    if not (params.get("bind_user") and params.get("bind_password")):
-        return None
     try:
-        import gssapi  # pylint: disable=import-outside-toplevel
-        from gssapi.raw import acquire_cred_with_password  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        raise LdapError("settings", "auth=kerberos needs the Python package gssapi on the controller") from None
-    try:
-        name = gssapi.Name(params["bind_user"], gssapi.NameType.user)
-        return acquire_cred_with_password(name, params["bind_password"].encode("utf-8"), usage="initiate").creds
-    except gssapi.exceptions.GSSError as exc:
-        detail = _gss_message(exc)
-        hint = next(
-            (h for key, h in _GSS_HINTS if key in detail.lower()), "check bind_user, bind_password and KRB5_CONFIG"
-        )
-        raise LdapError("credentials", f"Kerberos refused {params['bind_user']}: {detail}; {hint}") from None
+        return kerberos_credentials(params.get("bind_user"), params.get("bind_password"), "auth=kerberos")
+    except KerberosError as exc:
+        raise LdapError(exc.kind, str(exc)) from None
 
 
-def _gss_message(exc) -> str:
-    """The most specific text of a gssapi error: the Kerberos mechanism's (minor) message, else the generic one."""
-    try:
-        minor = [m for m in exc.get_all_statuses(exc.min_code, False) if m] if exc.min_code else []
-        minor = [m for m in minor if not m.startswith("gss_display_status call returned failure")]
-        return "; ".join(minor) or exc.gen_message()
-    except Exception:  # pylint: disable=broad-except  # older gssapi: fall back to str()
-        return str(exc)
+_gss_message = gss_message
 
 
 def _gss_cause(exc):

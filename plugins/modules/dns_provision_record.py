@@ -174,6 +174,8 @@ from ansible.module_utils.oob_dns import (
     plan_record,
     rrsets_from_answer,
 )
+from ansible.module_utils.oob_kerberos import KerberosError
+from ansible.module_utils.oob_kerberos import credentials as kerberos_credentials
 from ansible.module_utils.oob_ldap_names import parse_server
 
 
@@ -230,11 +232,9 @@ def credentials(p: dict):
     """In-memory Kerberos credentials from bind_user/bind_password, or None for the ccache."""
     if p["auth"] != "gss-tsig" or not (p.get("bind_user") and p.get("bind_password")):
         return None
-    from ansible.module_utils.oob_ldap import LdapError, _kerberos_credentials  # pylint: disable=import-outside-toplevel
-
     try:
-        return _kerberos_credentials(p)
-    except LdapError as exc:
+        return kerberos_credentials(p.get("bind_user"), p.get("bind_password"), "auth=gss-tsig")
+    except KerberosError as exc:
         raise DnsError(exc.kind, str(exc)) from None
 
 
