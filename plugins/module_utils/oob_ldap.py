@@ -17,6 +17,7 @@ import random
 import ssl
 import time
 
+from ansible.module_utils.oob_checks import run_and_exit
 from ansible.module_utils.oob_kerberos import GSS_HINTS, KerberosError, gss_message
 from ansible.module_utils.oob_kerberos import credentials as kerberos_credentials
 from ansible.module_utils.oob_ldap_names import escape_filter_value, parse_server
@@ -265,14 +266,7 @@ def run_ldap_module(argument_spec: dict, run, module_class=None) -> None:
         from ansible.module_utils.basic import AnsibleModule as module_class  # pylint: disable=import-outside-toplevel
     module = module_class(argument_spec=argument_spec, supports_check_mode=True)
     merge_connection(module.params)
-    try:
-        result = run(module)
-    except ValueError as exc:
-        kind = getattr(exc, "kind", None)  # a planner's refusal (PolicyError) names its kind
-        module.fail_json(msg=str(exc) if kind else f"invalid input: {exc}", error=kind or "input")
-    except LdapError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    module.exit_json(**result)
+    run_and_exit(module, run, (LdapError,))
 
 
 def converge_guarded(read, plan, write, what: str, *, state=None, attempts: int = MAX_WRITE_ATTEMPTS) -> int:

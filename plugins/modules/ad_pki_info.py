@@ -185,6 +185,7 @@ ldap_operations:
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.oob_checks import check, summary
 from ansible.module_utils.oob_ldap import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
@@ -226,11 +227,6 @@ def argument_spec() -> dict:
         warn_days=dict(type="int", default=90),
     )
     return spec
-
-
-def check(cid: str, row: str, ok: bool | str, evidence: str, remedy: str = "") -> dict:
-    status = ok if isinstance(ok, str) else ("pass" if ok else "fail")
-    return {"id": cid, "row": row, "status": status, "evidence": evidence, "remedy": "" if status == "pass" else remedy}
 
 
 def _int(attrs: dict, name: str) -> int:
@@ -507,9 +503,7 @@ def evaluate(params: dict, pks: str, state: dict, now: datetime.datetime) -> dic
                             f"provisioning.name: {name} in the estate; otherwise remove or unpublish it"))  # fmt: skip
     return {
         "changed": False,
-        "checks": checks,
-        "failed_checks": [c for c in checks if c["status"] == "fail"],
-        "warned_checks": [c for c in checks if c["status"] == "warn"],
+        **summary(checks),
         "findings": findings,
         "unmanaged_findings": unmanaged_findings,
         "published_on": published_on,

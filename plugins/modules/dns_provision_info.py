@@ -231,6 +231,7 @@ ldap_operations:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.oob_checks import check, run_and_exit, summary
 from ansible.module_utils.oob_dns import (
     HAS_DNSPYTHON,
     DnsError,
@@ -270,10 +271,6 @@ def argument_spec() -> dict:
                      options=dict(dns_name=dict(type="str", required=True), base_dn=dict(type="str"))),
     )  # fmt: skip
     return spec
-
-
-def check(cid: str, row: str, status: str, evidence: str, remedy: str = "") -> dict:
-    return {"id": cid, "row": row, "status": status, "evidence": evidence, "remedy": "" if status == "pass" else remedy}
 
 
 def validate(p: dict) -> dict:
@@ -755,9 +752,7 @@ def run(module) -> dict:
                        "distinguished_name": objects[0][0] if objects else None}  # fmt: skip
     return {
         "changed": False,
-        "checks": checks,
-        "failed_checks": [c for c in checks if c["status"] == "fail"],
-        "warned_checks": [c for c in checks if c["status"] == "warn"],
+        **summary(checks),
         "zones": zones,
         "dns_operations": {"queries": dns.queries, "updates": 0},
         "ldap_operations": ldap_ops,
@@ -765,16 +760,7 @@ def run(module) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run(module)
-    except ValueError as exc:
-        module.fail_json(msg=f"invalid input: {exc}", error="input")
-    except DnsError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    except LdapError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    module.exit_json(**result)
+    run_and_exit(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run, (DnsError, LdapError))
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ dns_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.oob_checks import run_and_exit
 from ansible.module_utils.oob_dns import (
     HAS_DNSPYTHON,
     TSIG_ALGORITHMS,
@@ -290,13 +291,7 @@ def main() -> None:
         supports_check_mode=True,
         required_if=[("type", "CNAME", ("target",)), ("type", "A", ("ipv4",))],
     )
-    try:
-        result = run(module)
-    except ValueError as exc:
-        module.fail_json(msg=f"invalid input: {exc}", error="input")
-    except DnsError as exc:
-        module.fail_json(msg=str(exc), error=exc.kind)
-    module.exit_json(**result)
+    run_and_exit(module, run, (DnsError,))
 
 
 if __name__ == "__main__":
