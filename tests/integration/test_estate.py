@@ -54,6 +54,8 @@ def copy_inventory(src: str, tmp_path: Path, env: str) -> Path:
     """cp -r inventories/<src> inventories/<env>, with a vault password file for it."""
     inv = tmp_path / "inventories" / env
     shutil.copytree(ROOT / "inventories" / src, inv)
+    estate = inv / "group_vars" / "all" / "estate.yml"  # the lab's paths are relative to its inventory: keep them
+    estate.write_text(estate.read_text().replace("{{ inventory_dir }}/../../", f"{ROOT}/"))
     (inv / "pw.txt").write_text(f"{env}-vault-password-{uuid.uuid4().hex}\n")
     return inv
 
@@ -182,3 +184,34 @@ def test_winrm_kerberos_of_the_example_inventory_is_installed():
     import winrm.transport  # noqa: PLC0415 - the installed pywinrm, as ansible's winrm connection imports it
 
     assert winrm.transport.HAVE_KERBEROS, "pywinrm[kerberos] is not installed (requirements.txt)"
+
+
+def test_windows_hosts_are_described_once_and_join_their_groups(lab, tmp_path):
+    """Hosts marked windows in the estate join oob_windows and their role's group (NT 5.x ones oob_windows_legacy,
+    which nothing connects to); the inventory lists none of them. A debug task shows it without connecting."""
+    inv = copy_inventory("lab", tmp_path, "lab")
+    shutil.copy(ROOT / "inventories" / "lab" / "vault-password.txt", inv / "pw.txt")
+
+    def mark(estate):
+        estate["oob_service_point"]["windows"] = True
+        estate["oob_consoles"] = [{"fqdn": "console1.lab.example", "ipv4": "198.51.100.21", "windows": True},
+                                  {"fqdn": "xp01.lab.example", "windows": True, "legacy_os": True}]  # fmt: skip
+
+    edit_estate(inv, mark)
+    play = tmp_path / "show.yml"
+    show = ("HOST {{ inventory_hostname }} GROUPS {{ group_names | sort | join(',') }} "
+            "ROLES {{ oob_windows_roles | join(',') }}")  # fmt: skip
+    plays = [
+        {"name": "Estate", "ansible.builtin.import_playbook": f"{ROOT}/playbooks/estate.yml"},
+        {"name": "Show the Windows hosts the estate added", "hosts": "oob_windows:oob_windows_legacy",
+         "gather_facts": False, "tasks": [{"name": "Show", "ansible.builtin.debug": {"msg": show}}]},
+    ]  # fmt: skip
+    play.write_text(yaml.safe_dump(plays, sort_keys=False))
+    proc = playbook(inv, "lab", str(play))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    shown = sorted(re.findall(r"HOST (\S+) GROUPS (\S+) ROLES (\S*)", proc.stdout))
+    assert shown == [
+        ("console1.lab.example", "oob_consoles,oob_windows", "console"),
+        ("oobsp.lab.example", "oob_service_points,oob_windows", "service_point"),
+        ("xp01.lab.example", "oob_windows_legacy", "console"),
+    ], proc.stdout[-3000:]

@@ -34,6 +34,7 @@ def _molecule() -> str:
 WINDOWS_PIECES = {  # what runs on which Windows host; each is a test of its own, skipped (with why) without its host
     "oob_pki_ca_windows": ("OOB_WINDOWS_CA_HOST", ("OOB_WINDOWS_CA_NAME",)),
     "oob_dns (windows backend)": ("OOB_WINDOWS_DNS_HOST", ("OOB_WINDOWS_DNS_ZONE",)),
+    "oob_windows_prereqs": ("OOB_WINDOWS_HOST", ()),
 }
 
 
