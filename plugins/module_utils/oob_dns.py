@@ -387,11 +387,14 @@ def _rcode_message(rcode: str, zone: str, name: str, server: Rfc2136, plan: dict
 
 
 def _gss_hint(exc, host: str) -> str:
-    text = str(exc)
-    if "No Kerberos credentials" in text or "No credentials were supplied" in text or "not found" in text.lower():
-        hint = "no Kerberos ticket: run kinit (or give bind_user and bind_password)"
-    elif "Server not found" in text:
+    from ansible.module_utils.oob_kerberos import gss_message  # pylint: disable=import-outside-toplevel
+
+    text = gss_message(exc)
+    lowered = text.lower()
+    if "server not found" in lowered:  # before the ticket check: "not found" is in both
         hint = f"the KDC does not know DNS/{host}: give the DNS server's name as its host, not its address"
+    elif "no kerberos credentials" in lowered or "no credentials were supplied" in lowered:
+        hint = "no Kerberos ticket: run kinit (or give bind_user and bind_password)"
     else:
         hint = "check the Kerberos ticket (kinit), KRB5_CONFIG, and the server's name"
     return f"GSS-TSIG with {host} failed: {hint} ({text.strip()})"

@@ -313,12 +313,24 @@ def read_domain_principals(
     Names that are SIDs are kept as they are; a missing or ambiguous name raises LdapError('principal') naming every
     such principal.
     """
+    own_sid, sids, missing = lookup_principals(session, base_dn, names, where, domain_sid)
+    if missing:
+        raise LdapError("principal", "; ".join(missing.values()))
+    return own_sid, sids
+
+
+def lookup_principals(
+    session: Session, base_dn: str, names: list[str], where: str, domain_sid: bool = False
+) -> tuple[str | None, dict, dict]:
+    """(the domain's SID, {name: SID}, {name: why it was not resolved}) with one search, raising for nothing that a
+    name can cause (a read-only check reports the missing ones one by one). The domain object's absence is listed
+    under the key '' when ``domain_sid`` is asked for."""
     sids = {n: n.upper() for n in names if n.upper().startswith("S-1-")}
     for sid in sids.values():
         sid_to_bytes(sid)  # a malformed SID is refused here (ValueError)
     wanted = [n for n in names if n not in sids]
     if not wanted and not domain_sid:
-        return None, sids
+        return None, sids, {}
     terms = "".join(f"(sAMAccountName={escape_filter_value(n)})" for n in wanted)
     terms += "(objectClass=domainDNS)" if domain_sid else ""
     found: dict = {}
@@ -329,24 +341,22 @@ def read_domain_principals(
             own_sid = sid_from_bytes(attrs["objectsid"][0])[0]
         elif attrs.get("objectsid") and attrs.get("samaccountname"):
             found.setdefault(attrs["samaccountname"][0].decode("utf-8").lower(), []).append(attrs["objectsid"][0])
-    problems = []
+    missing = {}
     for name in wanted:
         hits = found.get(name.lower(), [])
         if len(hits) == 1:
             sids[name] = sid_from_bytes(hits[0])[0]
         elif not hits:
             hint = f"; computer accounts end in $: did you mean {name}$?" if not name.endswith("$") else ""
-            problems.append(
+            missing[name] = (
                 f"principal {name!r} not found in {where} (searched (sAMAccountName={escape_filter_value(name)}) "
                 f"under {base_dn}){hint}"
             )
         else:
-            problems.append(f"principal {name!r} is ambiguous in {where}")
+            missing[name] = f"principal {name!r} is ambiguous in {where}"
     if domain_sid and own_sid is None:
-        problems.append(f"the domain object {base_dn} of {where} was not found or has no objectSid")
-    if problems:
-        raise LdapError("principal", "; ".join(problems))
-    return own_sid, sids
+        missing[""] = f"the domain object {base_dn} of {where} was not found or has no objectSid"
+    return own_sid, sids, missing
 
 
 def _tls(params: dict, host: str):

@@ -198,22 +198,6 @@ def _check_dacl(dacl: Sequence[Ace] | None) -> Sequence[Ace]:
     return dacl
 
 
-def risky_broad_aces(dacl: Sequence[Ace] | None) -> list[Ace]:
-    """Explicit allow ACEs that give a broad group Enroll, AutoEnroll, or write/ownership rights on a template
-    (object ACEs included: WriteDacl/WriteOwner whatever the object type, WriteProperty on SECURITY_ATTRIBUTES).
-
-    These are what a template for AMT must never carry (ESC1-4, ESC17 for everyone); plain read stays.
-    """
-    return [
-        ace
-        for ace in dacl or []
-        if not ace.is_inherited
-        and not ace.is_deny
-        and is_broad(ace.sid)
-        and _rights(ace) & (_ENROLL_RIGHTS | _WRITE_RIGHTS)
-    ]
-
-
 def _labels(ace: Ace, live: frozenset[str]) -> tuple[list[str], list[str]]:
     """Names for what an allow ACE contributes (``live``: its rights not denied earlier): (enroll, write)."""
     mask, whole = ace.mask, _whole(ace)

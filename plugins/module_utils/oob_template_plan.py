@@ -228,7 +228,8 @@ def oid_object_cn(oid: str, name: str) -> str:
     return f"{oid.rsplit('.', 1)[-1]}.{digest[8:24].hex().upper()}"
 
 
-def _text(value) -> str:
+def value_text(value) -> str:
+    """An LDAP value as text for a diff or a result: UTF-8 text, or hex for binary values."""
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8") if value.isascii() else value.hex()
@@ -239,7 +240,7 @@ def _text(value) -> str:
 
 def _first_text(attrs: Mapping[str, Any] | None, name: str) -> str:
     values = (attrs or {}).get(name.lower()) or []
-    return _text(values[0]) if values else ""
+    return value_text(values[0]) if values else ""
 
 
 def _is_stock(attrs: Mapping[str, Any]) -> str:
@@ -358,7 +359,7 @@ def plan_managed_template(want: Mapping[str, Any], have: Mapping[str, Any]) -> d
                                           f"{have['pks']}")  # fmt: skip
         desired = build_template_attributes(spec, source["attributes"] if source else None, "", create=True)
         template_plan = plan_template(desired, None)
-        display = _text(desired["displayName"][0])
+        display = value_text(desired["displayName"][0])
         source_sd = have.get("source_sd") if source else None
         root_sid = have.get("root_sid")
         # the source's inherited ACEs are what the new template inherits too (same container): they are planned
@@ -416,11 +417,11 @@ def plan_diff(plan: Mapping[str, Any], have: Mapping[str, Any]) -> dict:
     if plan["created"]:
         before.append(f"template {plan['dn']}: absent")
         after.append(f"template {plan['dn']}:")
-        after += [f"  {a}: {[_text(v) for v in vals]}" for a, vals in sorted(plan["attributes"].items())]
+        after += [f"  {a}: {[value_text(v) for v in vals]}" for a, vals in sorted(plan["attributes"].items())]
     else:
         for attr, change in sorted(plan["changes"].items()):
-            before.append(f"{attr}: {[_text(v) for v in change['before']]}")
-            after.append(f"{attr}: {[_text(v) for v in change['after']]}")
+            before.append(f"{attr}: {[value_text(v) for v in change['before']]}")
+            after.append(f"{attr}: {[value_text(v) for v in change['after']]}")
     acl = plan["acl"]
     if plan["created"] or acl["changed"]:
         sd = have.get("sd")

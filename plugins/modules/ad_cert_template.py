@@ -264,6 +264,7 @@ from ansible.module_utils.oob_template_plan import (
     plan_acl,
     plan_diff,
     plan_managed_template,
+    value_text,
 )
 
 PKS = "CN=Public Key Services,CN=Services,CN=Configuration,{forest}"
@@ -425,11 +426,6 @@ def apply(session, plan: dict, want: dict, have: dict) -> None:
         session.delete_values(item["dn"], "certificateTemplates", [want["name"]])
 
 
-def _values(values) -> list[str]:
-    return [v.hex() if isinstance(v, bytes) and not v.isascii() else
-            v.decode("ascii") if isinstance(v, bytes) else str(v) for v in values]  # fmt: skip
-
-
 def run(module: AnsibleModule) -> dict:
     p = module.params
     merge_connection(p)
@@ -462,7 +458,9 @@ def run(module: AnsibleModule) -> dict:
             "oid": plan["oid"],
             "created": plan["created"],
             "oid_object_created": plan["oid_object"]["dn"] if plan["oid_object"] else None,
-            "changes": {a: {k: _values(c[k]) for k in ("before", "after")} for a, c in plan["changes"].items()},
+            "changes": {
+                a: {k: [value_text(v) for v in c[k]] for k in ("before", "after")} for a, c in plan["changes"].items()
+            },
             "owner": plan["acl"]["owner"],
             "added_aces": [ace.to_sddl() for ace in plan["acl"]["added"]],
             "removed_aces": [ace.to_sddl() for ace in plan["acl"]["removed"]],

@@ -10,8 +10,8 @@ short_description: Check the enterprise CAs and certificate templates that out o
 description:
   - Read-only readiness checks over LDAP. One search reads every enrollment service and certificate template under
     C(CN=Public Key Services); one more resolves the principals named in O(required_enrollers) and
-    O(accepted_esc17_principals) (one per name more when some are missing, to name them), and one per required
-    enroller reads its groups (C(tokenGroups)).
+    O(accepted_esc17_principals) (a missing one is named in its own check row), and one per required enroller reads
+    its groups (C(tokenGroups)).
   - For each enterprise CA of O(ca_names), the enrollment service object exists and has a C(dNSHostName). Its CA
     certificate (C(cACertificate)) parses, has an RSA key of at most O(max_ca_key_bits) bits (Intel AMT cannot use
     longer ones), and is not expired or close to expiry.
@@ -189,12 +189,11 @@ from ansible.module_utils.oob_checks import check, summary
 from ansible.module_utils.oob_ldap import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
-    LdapError,
     check_settings,
     connect,
     forest_argument_spec,
+    lookup_principals,
     merge_connection,
-    resolve_principals,
     run_ldap_module,
 )
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns
@@ -256,27 +255,6 @@ def template_facts(name: str, attrs: dict) -> dict:
 # --- read: everything the checks need, from LDAP ------------------------------------------------------------------
 
 
-def resolve_all(session, base_dn: str, names: list[str], where: str) -> tuple[dict, dict]:
-    """({name: SID}, {name: why it was not found}). One search for all names; only when some are missing, one per
-    name to tell which (resolve_principals reports them together)."""
-    if not names:
-        return {}, {}
-    try:
-        return resolve_principals(session, base_dn, names, where), {}
-    except LdapError as exc:
-        if exc.kind != "principal":
-            raise
-    found, missing = {}, {}
-    for name in names:
-        try:
-            found.update(resolve_principals(session, base_dn, [name], where))
-        except LdapError as exc:
-            if exc.kind != "principal":
-                raise
-            missing[name] = str(exc)
-    return found, missing
-
-
 def read_token(session, sid: str) -> list[str]:
     """The SIDs an access token of ``sid`` holds: its own, its groups' (tokenGroups, read on the object through its
     <SID=...> DN), Everyone and Authenticated Users. Just ``sid`` when no object has it (a well-known group)."""
@@ -309,7 +287,8 @@ def read_state(session, params: dict, pks: str) -> dict:
     domain = params.get("principal_domain") or params["forest_dns_name"]
     lookup = connect(params["principal_servers"], params) if params.get("principal_servers") else session
     try:
-        sids, missing = resolve_all(lookup, params.get("principal_base_dn") or base_dn_from_dns(domain), names, domain)
+        base = params.get("principal_base_dn") or base_dn_from_dns(domain)
+        _none, sids, missing = lookup_principals(lookup, base, names, domain)
         tokens = {}
         for name in _all_enrollers(params):
             if name in sids and sids[name] not in tokens:

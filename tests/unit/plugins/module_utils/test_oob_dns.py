@@ -133,3 +133,19 @@ def test_zone_allow_update_from_samba_ndr_bytes(hexbytes, expected):
     aging = bytes.fromhex("04000000010000000000000001000000100000000000000000000000")  # another property first
     assert zone_allow_update([aging, bytes.fromhex(hexbytes)]) == expected
     assert zone_allow_update([aging]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        # MIT Kerberos' messages (krb5 error table): the server's, and the missing ticket's
+        ("Server not found in Kerberos database", "the KDC does not know DNS/dc1.lab.example"),
+        ("No Kerberos credentials available (default cache: FILE:/tmp/x)", "no Kerberos ticket: run kinit"),
+        ("Clock skew too great", "check the Kerberos ticket (kinit), KRB5_CONFIG"),
+    ],
+)
+def test_gss_tsig_failures_say_what_to_do(text, hint):
+    from ansible.module_utils.oob_dns import _gss_hint  # noqa: PLC0415
+
+    message = _gss_hint(Exception(text), "dc1.lab.example")
+    assert message.startswith("GSS-TSIG with dc1.lab.example failed: ") and hint in message and text in message

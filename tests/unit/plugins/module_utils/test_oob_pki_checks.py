@@ -17,7 +17,6 @@ from ansible.module_utils.oob_pki_checks import (
     evaluate_escalations,
     is_admin,
     is_broad,
-    risky_broad_aces,
 )
 from ansible.module_utils.oob_sd import (
     ACCESS_ALLOWED,
@@ -429,21 +428,6 @@ def test_enroll_decision_names_the_deciding_ace():
     assert decision == {"allowed": False, "sid": DC, "ace": f"(OD;;CR;{G_ENROLL};;{DC})"}
     with pytest.raises(ValueError, match=r"invalid SID string 'SCCM01\$'"):
         enroll_decision([], ["SCCM01$"])
-
-
-@pytest.mark.parametrize(
-    ("dacl", "risky"),
-    [
-        (f"D:(OA;;WD;{G_NAME_FLAG};;DU)", [0]),
-        (f"D:(OA;;WP;{G_EKU};;AU)(OA;;WP;{G_DISPLAY_NAME};;AU)", [0]),
-        (f"D:(OA;ID;CR;{G_ENROLL};;DU)(A;;RPLCLORC;;;AU)", []),  # inherited, and plain read
-        (f"D:(OD;;CR;{G_ENROLL};;DU)(OA;;CR;{G_ENROLL};;SITE)", []),  # a deny, and no broad group
-        (f"D:(OA;;CR;{G_AUTOENROLL};;WD)(A;;CR;;;BU)", [0, 1]),
-    ],
-)  # fmt: skip
-def test_risky_broad_aces_include_object_aces(dacl, risky):
-    aces = sddl(dacl)
-    assert risky_broad_aces(aces) == [aces[i] for i in risky]
 
 
 ENROLL_DU = f"D:(A;;GA;;;DA)(OA;;CR;{G_ENROLL};;DA)(A;;RPLCLORC;;;AU)(OA;;CR;{G_ENROLL};;DU)"
