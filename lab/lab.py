@@ -5,6 +5,7 @@
               [--dns-updates "secure only"|nonsecure]
     lab.py down
     lab.py status
+    lab.py restart kea-dhcp4|kea-dhcp-ddns
 
 Topology (documentation addresses only; every name starts with ``oobp``):
 
@@ -12,8 +13,9 @@ Topology (documentation addresses only; every name starts with ``oobp``):
     oobp-sw    the switch: bridges br-srv (server subnet) and br-amt (AMT subnet)
     oobp-dc1   198.51.100.10  Samba AD DC dc1.lab.example (forest lab.example): LDAP/LDAPS, Kerberos, DNS
     oobp-dc2   198.51.100.30  Samba AD DC dc1.other.example (a second, separate forest; nonsecure DNS updates)
-    oobp-dhcp  198.51.100.11  Kea DHCPv4 with its control socket
-    oobp-bind  198.51.100.12  BIND 9 ns1.bind.example: zone bind.example, RFC 2136 updates signed with a TSIG key
+    oobp-dhcp  198.51.100.11  Kea DHCPv4 and kea-dhcp-ddns, each with its control socket
+    oobp-bind  198.51.100.12  BIND 9 ns1.bind.example: zones bind.example and 113.0.203.in-addr.arpa (the AMT
+                              subnet's reverse zone), RFC 2136 updates signed with a TSIG key (kea-dhcp-ddns's target)
     oobp-sp    198.51.100.20  service point stand-in oobsp.lab.example, TCP 9971, records every byte
     oobp-con   198.51.100.21  console stand-in console1.lab.example
     oobp-rtr   198.51.100.254 / 203.0.113.1  router: forwards, relays DHCP to Kea (dhcrelay), nftables loaded
@@ -170,12 +172,19 @@ def spawn(name: str, ns: str, cmd: list[str], pids: dict) -> None:
     pids[name] = {"pid": proc.pid, "ns": ns}
 
 
-def wait_tcp(host: str, port: int, timeout: float, what: str) -> None:
+def wait_tcp(host: str, port: int, timeout: float, what: str, ns: str | None = None) -> None:
+    """Wait until host:port accepts a connection, asked from the controller or from inside namespace ``ns``."""
     deadline = time.monotonic() + timeout
+    probe = f"import socket; socket.create_connection(({host!r}, {port}), timeout=0.5).close()"
     while True:
         try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
+            if ns:
+                if nsexec(ns, sys.executable, "-c", probe, check=False).returncode:
+                    raise OSError
+            else:
+                with socket.create_connection((host, port), timeout=0.5):
+                    return
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise LabError(
@@ -245,12 +254,9 @@ def kea_config() -> dict:
                     "subnet": C.AMT_NET,
                     "pools": [{"pool": C.DHCP_POOL}],
                     "relay": {"ip-addresses": [C.ROUTER_AMT_IP]},
-                    "option-data": [
-                        {"name": "routers", "data": C.ROUTER_AMT_IP},
-                        # the scope options out of band management needs (a later role manages them)
-                        {"name": "domain-name-servers", "code": 6, "data": C.FORESTS["lab"]["dc_ip"]},
-                        {"name": "domain-name", "code": 15, "data": C.FORESTS["lab"]["dns"]},
-                    ],
+                    # a scope as a DHCP team hands it over: a router, no options 6 and 15, no dynamic DNS (the
+                    # role oob_dhcp adds them)
+                    "option-data": [{"name": "routers", "data": C.ROUTER_AMT_IP}],
                 }
             ],
             "loggers": [
@@ -264,6 +270,42 @@ def kea_config() -> dict:
     }
 
 
+def d2_config() -> dict:
+    """kea-dhcp-ddns as installed: listening for Kea's name change requests, no DNS domains yet."""
+    return {
+        "DhcpDdns": {
+            "ip-address": "127.0.0.1",
+            "port": C.D2_PORT,
+            "control-socket": {"socket-type": "unix", "socket-name": str(C.D2_SOCKET)},
+            "tsig-keys": [],
+            "forward-ddns": {"ddns-domains": []},
+            "reverse-ddns": {"ddns-domains": []},
+            "loggers": [
+                {
+                    "name": "kea-dhcp-ddns",
+                    "output_options": [{"output": str(C.LOG_DIR / "kea-dhcp-ddns.log")}],
+                    "severity": "INFO",
+                }
+            ],
+        }
+    }
+
+
+KEA_SERVICES = {  # name -> (config file, its content, binary)
+    "kea-dhcp4": (C.KEA_CONFIG, kea_config, "kea-dhcp4"),
+    "kea-dhcp-ddns": (C.D2_CONFIG, d2_config, "kea-dhcp-ddns"),
+}
+
+
+def start_kea(name: str, pids: dict, write: bool = True) -> None:
+    """Start a Kea daemon in the DHCP namespace; ``write=False`` keeps the config file as it is (a restart)."""
+    conf, content, binary = KEA_SERVICES[name]
+    if write:
+        conf.write_text(json.dumps(content(), indent=2))
+    kea_env = f"KEA_LOCKFILE_DIR={C.RUN_DIR} KEA_PIDFILE_DIR={C.RUN_DIR}"
+    spawn(name, DHCP, ["sh", "-c", f"{kea_env} exec {binary} -c {conf}"], pids)
+
+
 def write_bind_config() -> Path:
     """named.conf, the zone file and nothing else, all under lab/.state/bind: no rndc, no /etc/bind."""
     b, d = C.BIND, C.BIND_DIR
@@ -271,11 +313,9 @@ def write_bind_config() -> Path:
     zone, key = b["zone"], b["tsig"]
     host = b["fqdn"].removesuffix("." + zone)
     records = {host: b["ip"], **b["records"]}
-    (d / f"db.{zone}").write_text(
-        "$TTL 300\n"
-        f"@ IN SOA {b['fqdn']}. hostmaster.{zone}. 1 3600 600 86400 300\n"
-        f"@ IN NS {b['fqdn']}.\n" + "".join(f"{name} IN A {ip}\n" for name, ip in records.items())
-    )
+    head = f"$TTL 300\n@ IN SOA {b['fqdn']}. hostmaster.{zone}. 1 3600 600 86400 300\n@ IN NS {b['fqdn']}.\n"
+    (d / f"db.{zone}").write_text(head + "".join(f"{name} IN A {ip}\n" for name, ip in records.items()))
+    (d / f"db.{b['reverse_zone']}").write_text(head)
     conf = d / "named.conf"
     conf.write_text(f"""\
 // oob-prep lab BIND: generated by lab/lab.py, removed by `lab.py down`
@@ -303,6 +343,12 @@ zone "{zone}" {{
     type primary;
     file "db.{zone}";
     journal "db.{zone}.jnl";
+    update-policy {{ grant {key["name"]} zonesub ANY; }};
+}};
+zone "{b["reverse_zone"]}" {{
+    type primary;
+    file "db.{b["reverse_zone"]}";
+    journal "db.{b["reverse_zone"]}.jnl";
     update-policy {{ grant {key["name"]} zonesub ANY; }};
 }};
 """)
@@ -338,10 +384,8 @@ def wait_dns(ip: str, zone: str, timeout: float, what: str) -> None:
 
 def start_services(pids: dict) -> None:
     py = sys.executable
-    conf = C.RUN_DIR / "kea-dhcp4.json"
-    conf.write_text(json.dumps(kea_config(), indent=2))
-    kea_env = f"KEA_LOCKFILE_DIR={C.RUN_DIR} KEA_PIDFILE_DIR={C.RUN_DIR}"
-    spawn("kea-dhcp4", DHCP, ["sh", "-c", f"{kea_env} exec kea-dhcp4 -c {conf}"], pids)
+    for name in KEA_SERVICES:
+        start_kea(name, pids)
     spawn(
         "dhcrelay",
         ROUTER,
@@ -376,6 +420,19 @@ def write_krb5_conf() -> None:
     )
 
 
+def wait_unix(path: Path, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(path))
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise LabError(f"{what} did not open {path} within {timeout:.0f} s (see {C.LOG_DIR})") from None
+            time.sleep(0.05)
+
+
 # ---------------------------------------------------------------------------------------------------- commands
 
 
@@ -401,7 +458,7 @@ def healthy(state: dict) -> bool:
 def up(options: dict) -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces)")
-    for tool in ("samba", "samba-tool", "kea-dhcp4", "dhcrelay", "named", "nft", "ip"):
+    for tool in ("samba", "samba-tool", "kea-dhcp4", "kea-dhcp-ddns", "dhcrelay", "named", "nft", "ip"):
         if not shutil.which(tool):
             raise LabError(
                 f"{tool} is not installed: run `make deps` (apt packages are listed in scripts/apt-packages)"
@@ -442,8 +499,10 @@ def up(options: dict) -> None:
             wait_tcp(f["dc_ip"], 636, 30, f"Samba DC of {f['dns']}")
             shutil.copy(C.dc_dir(forest) / "private" / "tls" / "ca.pem", C.dc_ca_file(forest))
         wait_tcp(C.SERVICE_POINT["ip"], C.SERVICE_POINT["port"], 10, "service point stand-in")
-        for ip in C.AMT_HOSTS.values():
-            wait_tcp(ip, C.AMT_PORTS[0], 10, "AMT placeholder")
+        for name, ip in C.AMT_HOSTS.items():  # asked from inside the AMT subnet: the controller has no route there
+            wait_tcp(ip, C.AMT_PORTS[0], 10, "AMT placeholder", ns=f"{C.PREFIX}-{name}")
+        for sock in (C.KEA_SOCKET, C.D2_SOCKET):
+            wait_unix(sock, 10, "Kea")
         wait_dns(C.BIND["ip"], C.BIND["zone"], 10, "BIND")
         t_start = time.monotonic() - t0
         import seed  # needs ldap3 and cryptography (the project venv)
@@ -500,6 +559,26 @@ def down() -> None:
     log(f"down in {time.monotonic() - t0:.2f} s")
 
 
+def restart(name: str) -> None:
+    """Stop one Kea daemon and start it again from its config file as it is now (what survives a restart)."""
+    state = read_state()
+    if not state or not healthy(state):
+        raise LabError("the lab is not up")
+    if name not in KEA_SERVICES:
+        raise LabError(f"restart knows {', '.join(KEA_SERVICES)}, not {name}")
+    pid = state["processes"][name]["pid"]
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while alive(pid):
+        if time.monotonic() > deadline:
+            raise LabError(f"{name} (pid {pid}) would not stop")
+        time.sleep(0.05)
+    start_kea(name, state["processes"], write=False)
+    C.STATE_FILE.write_text(json.dumps(state, indent=2))
+    wait_unix(C.KEA_SOCKET if name == "kea-dhcp4" else C.D2_SOCKET, 10, name)
+    log(f"{name} restarted from {KEA_SERVICES[name][0]}")
+
+
 def status() -> int:
     state = read_state()
     namespaces = existing_namespaces()
@@ -528,12 +607,16 @@ def main() -> int:
     p_up.add_argument("--dns-updates", choices=("secure only", "nonsecure"), default=C.DEFAULT_OPTIONS["dns_updates"])
     sub.add_parser("down", help="stop everything the lab started and remove its namespaces and state")
     sub.add_parser("status", help="what runs")
+    p_re = sub.add_parser("restart", help="restart one Kea daemon from its config file (kea-dhcp4, kea-dhcp-ddns)")
+    p_re.add_argument("name", choices=sorted(KEA_SERVICES))
     args = parser.parse_args()
     try:
         if args.cmd == "up":
             up({"ca_key_size": args.ca_key_size, "strong_auth": args.strong_auth, "dns_updates": args.dns_updates})
         elif args.cmd == "down":
             down()
+        elif args.cmd == "restart":
+            restart(args.name)
         else:
             return status()
     except LabError as exc:

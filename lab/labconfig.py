@@ -69,6 +69,10 @@ BIND = {
     },
     # records the zone holds from the start (relative name -> IPv4), e.g. a target for CNAMEs
     "records": {"oobsp": "198.51.100.20"},
+    # The AMT subnet's reverse zone: kea-dhcp-ddns registers the DHCP clients' PTR records here (and their A records
+    # in `zone`), signed with the same key. Samba's DNS cannot take TSIG-signed updates and Kea's GSS-TSIG hook is not
+    # free software, so the lab's AD zones cannot take them from Kea (inventories/lab/group_vars/all/estate.yml).
+    "reverse_zone": "113.0.203.in-addr.arpa",
 }
 BIND_DIR = STATE_DIR / "bind"
 # The out of band service point's own computer account: it enrolls for the AMT provisioning certificate. A site system
@@ -126,3 +130,7 @@ def dc_ca_file(forest: str) -> Path:
 KRB5_CONFIG = STATE_DIR / "krb5.conf"
 SP_RECORD = STATE_DIR / "service-point-connections.jsonl"
 KEA_SOCKET = RUN_DIR / "kea4.sock"
+KEA_CONFIG = RUN_DIR / "kea-dhcp4.json"  # the file Kea started from; `config-write` saves there
+D2_SOCKET = RUN_DIR / "kea-d2.sock"
+D2_CONFIG = RUN_DIR / "kea-dhcp-ddns.json"
+D2_PORT = 53001  # kea-dhcp-ddns listens on the DHCP server's loopback for name change requests

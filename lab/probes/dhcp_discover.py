@@ -4,6 +4,9 @@ Run inside a namespace of the AMT subnet (``ip netns exec oobp-amtc python dhcp_
 DHCPDISCOVER with the broadcast flag set on the given interface and prints the first DHCPOFFER as JSON:
 ``{"server_id": ..., "yiaddr": ..., "relay": ..., "options": {"6": ["198.51.100.10"], "15": "lab.example", ...}}``.
 Exit code 1 and ``{"error": ...}`` when nothing answers within the timeout.
+
+With ``--lease --hostname NAME`` it goes on like a client that takes a lease: DHCPREQUEST for the offered address
+with host name option 12, and prints the DHCPACK the same way (the server then registers NAME in DNS).
 """
 
 from __future__ import annotations
@@ -24,20 +27,28 @@ def _text(value):
     return value
 
 
-def discover(iface: str, timeout: float) -> dict:
+def discover(iface: str, timeout: float, lease: bool = False, hostname: str | None = None) -> dict:
     conf.checkIPaddr = False  # the offer comes from the server's address, not the broadcast we sent to
     mac = get_if_hwaddr(iface)
     xid = random.getrandbits(32)
-    pkt = (
+    head = (
         Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
         / IP(src="0.0.0.0", dst="255.255.255.255")
         / UDP(sport=68, dport=67)
         / BOOTP(chaddr=bytes.fromhex(mac.replace(":", "")), xid=xid, flags=0x8000)
-        / DHCP(options=[("message-type", "discover"), ("param_req_list", [1, 3, 6, 15, 54]), "end"])
     )
-    answer = srp1(pkt, iface=iface, timeout=timeout, verbose=False)
+    name = [("hostname", hostname)] if hostname else []
+    request = [("param_req_list", [1, 3, 6, 15, 54]), *name, "end"]
+    answer = srp1(head / DHCP(options=[("message-type", "discover"), *request]), iface=iface, timeout=timeout,
+                  verbose=False)  # fmt: skip
     if answer is None or DHCP not in answer:
         return {"error": f"no DHCPOFFER on {iface} within {timeout} s"}
+    if lease:
+        server = next(o[1] for o in answer[DHCP].options if isinstance(o, tuple) and o[0] == "server_id")
+        take = [("message-type", "request"), ("server_id", server), ("requested_addr", answer[BOOTP].yiaddr)]
+        answer = srp1(head / DHCP(options=[*take, *request]), iface=iface, timeout=timeout, verbose=False)
+        if answer is None or DHCP not in answer:
+            return {"error": f"no DHCPACK on {iface} within {timeout} s"}
     options: dict = {}
     for opt in answer[DHCP].options:
         if isinstance(opt, tuple) and opt[0] in OPTION_CODES:
@@ -55,8 +66,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iface", default="eth0")
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--lease", action="store_true", help="take the lease: DHCPREQUEST the offered address")
+    parser.add_argument("--hostname", help="send host name option 12")
     args = parser.parse_args()
-    result = discover(args.iface, args.timeout)
+    result = discover(args.iface, args.timeout, args.lease, args.hostname)
     print(json.dumps(result))
     return 1 if "error" in result else 0
 

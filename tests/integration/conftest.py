@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labutil import ROOT, labconfig, ldaps  # noqa: E402
+from labutil import ROOT, ansible_playbook, labconfig, ldaps  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +24,15 @@ def lab():
     if proc.returncode != 0:
         pytest.fail(f"lab up failed:\n{proc.stdout}\n{proc.stderr}")
     return labconfig
+
+
+@pytest.fixture(scope="session")
+def dhcp_converged(lab):
+    """The AMT scope with the estate's options 6 and 15 (the lab hands Kea over without them): playbooks/dhcp.yml."""
+    proc = ansible_playbook("playbooks/dhcp.yml")
+    if proc.returncode != 0:
+        pytest.fail(f"playbooks/dhcp.yml failed:\n{proc.stdout[-3000:]}")
+    return lab
 
 
 @pytest.fixture()

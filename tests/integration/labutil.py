@@ -35,3 +35,38 @@ def ldaps(
 def highest_usn(conn: Connection) -> int:
     conn.search("", "(objectClass=*)", search_scope="BASE", attributes=["highestCommittedUSN"])
     return int(conn.response[0]["attributes"]["highestCommittedUSN"][0])
+
+
+def kea(command: str, arguments: dict | None = None, sock: Path | None = None) -> dict:
+    """One Kea control-socket command, sent as raw JSON (independent of the project's Kea client)."""
+    import json
+    import socket
+
+    request = {"command": command, **({"arguments": arguments} if arguments is not None else {})}
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(sock or labconfig.KEA_SOCKET))
+        s.sendall(json.dumps(request).encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    answer = json.loads(data)
+    assert answer["result"] == 0, answer
+    return answer.get("arguments")
+
+
+def kea_hash(sock: Path | None = None) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(kea("config-get", sock=sock), sort_keys=True).encode()).hexdigest()
+
+
+def ansible_playbook(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """ansible-playbook against inventories/lab, as a user runs it from the project folder."""
+    import os
+
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")
+    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"),
+           "--vault-id", f"lab@{ROOT / 'inventories' / 'lab' / 'vault-password.txt'}", *args]  # fmt: skip
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)

@@ -162,7 +162,8 @@ def test_drift_is_reported_by_a_check_run_and_restored(run_module, admin, krb5, 
         delete(LAB_DC, "lab.example", label, **KERBEROS)
 
 
-def test_an_amt_device_finds_provisionserver_through_the_dns_server_dhcp_offers(run_module, lab, krb5):
+def test_an_amt_device_finds_provisionserver_through_the_dns_server_dhcp_offers(run_module, dhcp_converged, krb5):
+    lab = dhcp_converged
     """What an unprovisioned AMT device does: DHCP (options 6 and 15) from the AMT subnet, then ProvisionServer.<15>
     asked of the server in option 6, from the AMT subnet."""
     offer = json.loads(

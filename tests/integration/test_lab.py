@@ -86,7 +86,8 @@ def test_second_forest_is_separate(lab):
         resolver.resolve(lab.SERVICE_POINT["fqdn"], "A")
 
 
-def test_dhcp_offer_through_the_router_relay_carries_options_6_and_15(lab):
+def test_dhcp_offer_through_the_router_relay_carries_options_6_and_15(dhcp_converged):
+    lab = dhcp_converged
     proc = netns_run(f"{lab.PREFIX}-amtc", sys.executable, str(ROOT / "lab/probes/dhcp_discover.py"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     offer = json.loads(proc.stdout)

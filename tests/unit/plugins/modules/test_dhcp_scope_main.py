@@ -1,0 +1,122 @@
+"""dhcp_scope and dhcp_scope_info through main(), against a stand-in Kea control socket (fakekea.py)."""
+
+from __future__ import annotations
+
+import copy
+
+import dhcp_scope
+import dhcp_scope_info
+import pytest
+from fakekea import FakeKea, handover_d2, handover_dhcp4
+
+SCOPE = {
+    "network": "203.0.113.0/24",
+    "scope_id": 1,
+    "dns_servers": ["198.51.100.10", "198.51.100.30"],
+    "domain_name": "Lab.Example.",
+    "ddns": {"forward_zone": "bind.example", "servers": ["198.51.100.12"]},
+}
+TSIG = {"name": "oob-key.", "algorithm": "hmac-sha256", "secret": "c2VjcmV0LWZvci10ZXN0cw=="}
+
+
+@pytest.fixture()
+def kea(tmp_path):
+    dhcp4 = FakeKea(str(tmp_path / "kea4.sock"), handover_dhcp4())
+    d2 = FakeKea(str(tmp_path / "d2.sock"), handover_d2())
+    yield dhcp4, d2
+    dhcp4.close()
+    d2.close()
+
+
+def args(kea, **extra) -> dict:
+    return {"scopes": [SCOPE], "tsig": TSIG, "kea": {"control_socket": kea[0].path, "d2_control_socket": kea[1].path},
+            **extra}  # fmt: skip
+
+
+def amt_subnet(config: dict) -> dict:
+    return config["Dhcp4"]["subnet4"][0]
+
+
+def test_check_mode_reports_the_plan_with_a_diff_and_sends_only_config_get(run_module, kea):
+    status, res = run_module(dhcp_scope.main, {**args(kea), "_ansible_check_mode": True, "_ansible_diff": True})
+    assert status == "exit" and res["changed"] is True, res
+    assert kea[0].commands == ["config-get"] and kea[1].commands == ["config-get"]
+    after = res["diff"]["after"]
+    assert after["203.0.113.0/24"]["option 6 domain-name-servers"] == ["198.51.100.10", "198.51.100.30"]
+    assert after["203.0.113.0/24"]["option 15 domain-name"] == "lab.example"
+    assert res["diff"]["before"]["203.0.113.0/24"]["option 15 domain-name"] is None
+    assert after["d2"]["tsig key oob-key"]["algorithm"] == "HMAC-SHA256"
+    assert TSIG["secret"] not in repr(res)  # a digest, never the secret
+    assert res["config_hash"]["before"] == res["config_hash"]["after"]
+
+
+def test_converge_writes_only_the_named_settings_d2_first_then_nothing_to_do(run_module, kea):
+    untouched = copy.deepcopy(handover_dhcp4())
+    status, res = run_module(dhcp_scope.main, args(kea))
+    assert status == "exit" and res["changed"] and res["written"] == ["d2", "dhcp4"], res
+    for fake in kea:  # test before set, and written so that a restart keeps it
+        assert fake.commands[:5] == ["config-get", "config-test", "config-get", "config-set", "config-write"]
+        assert fake.written == fake.config
+    sub = amt_subnet(kea[0].config)
+    assert [o for o in sub["option-data"] if o["code"] == 3] == untouched["Dhcp4"]["subnet4"][0]["option-data"]
+    assert {(o["code"], o["data"]) for o in sub["option-data"]} == {
+        (3, "203.0.113.1"),
+        (6, "198.51.100.10, 198.51.100.30"),
+        (15, "lab.example"),
+    }
+    assert sub["reservations"] == untouched["Dhcp4"]["subnet4"][0]["reservations"]
+    assert kea[0].config["Dhcp4"]["subnet4"][1] == untouched["Dhcp4"]["subnet4"][1]  # another scope: as it was
+    assert sub["ddns-send-updates"] and sub["ddns-override-client-update"] and sub["ddns-override-no-update"]
+    assert sub["ddns-qualifying-suffix"] == "bind.example."
+    assert kea[0].config["Dhcp4"]["dhcp-ddns"]["enable-updates"] is True
+    d2 = kea[1].config["DhcpDdns"]
+    assert d2["tsig-keys"] == [{"name": "oob-key.", "algorithm": "HMAC-SHA256", "secret": TSIG["secret"]}]
+    server = [{"ip-address": "198.51.100.12", "port": 53}]
+    assert d2["forward-ddns"]["ddns-domains"] == [
+        {"name": "bind.example.", "key-name": "oob-key.", "dns-servers": server}
+    ]
+    assert d2["reverse-ddns"]["ddns-domains"] == [
+        {"name": "113.0.203.in-addr.arpa.", "key-name": "oob-key.", "dns-servers": server}]  # fmt: skip
+    status, again = run_module(dhcp_scope.main, args(kea))
+    assert status == "exit" and again["changed"] is False and again["changes"] == []
+
+
+def test_a_configuration_kea_refuses_in_config_test_is_not_set(run_module, kea):
+    kea[1].refuse_test = "tsig-keys: secret is not valid base64"
+    status, res = run_module(dhcp_scope.main, args(kea))
+    assert status == "fail" and res["error"] == "kea" and "not valid base64" in res["msg"], res
+    assert "config-set" not in kea[1].commands and "config-set" not in kea[0].commands
+
+
+def test_info_fails_each_wrong_setting_as_a_check_and_passes_after_converge(run_module, kea):
+    status, res = run_module(dhcp_scope_info.main, args(kea))
+    assert status == "exit" and res["changed"] is False
+    statuses = {c["id"]: c["status"] for c in res["checks"]}
+    assert statuses == {
+        "dhcp.scope.203.0.113.0/24.active": "pass",
+        "dhcp.scope.203.0.113.0/24.option_006": "fail",
+        "dhcp.scope.203.0.113.0/24.option_015": "fail",
+        "dhcp.scope.203.0.113.0/24.ddns": "fail",
+    }
+    assert kea[0].commands == ["config-get"]
+    run_module(dhcp_scope.main, args(kea))
+    status, res = run_module(dhcp_scope_info.main, args(kea))
+    assert [c["status"] for c in res["checks"]] == ["pass"] * 4 and res["failed_checks"] == []
+
+
+def test_a_missing_scope_fails_converge_naming_it_and_is_a_failed_check_in_info(run_module, kea):
+    other = {**SCOPE, "network": "198.18.0.0/15", "scope_id": None}
+    status, res = run_module(dhcp_scope.main, {**args(kea), "scopes": [other]})
+    assert status == "fail" and res["error"] == "scope" and "has no scope 198.18.0.0/15" in res["msg"]
+    assert "config-set" not in kea[0].commands
+    status, res = run_module(dhcp_scope_info.main, {**args(kea), "scopes": [other]})
+    assert status == "exit" and [c["status"] for c in res["checks"]] == ["fail"]
+
+
+def test_ddns_needs_the_d2_socket_and_bad_kea_options_are_clear(run_module, kea):
+    status, res = run_module(dhcp_scope.main, {**args(kea), "kea": {"control_socket": kea[0].path}})
+    assert status == "fail" and "kea-dhcp-ddns" in res["msg"]
+    status, res = run_module(dhcp_scope.main, {**args(kea), "kea": {}})
+    assert status == "fail" and "control_socket" in res["msg"]
+    status, res = run_module(dhcp_scope.main, {**args(kea), "tsig": {**TSIG, "algorithm": "rot13"}})
+    assert status == "fail" and "algorithm" in res["msg"]
