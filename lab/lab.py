@@ -13,7 +13,7 @@ Topology (documentation addresses only; every name starts with ``oobp``):
     oobp-sw    the switch: bridges br-srv (server subnet) and br-amt (AMT subnet)
     oobp-dc1   198.51.100.10  Samba AD DC dc1.lab.example (forest lab.example): LDAP/LDAPS, Kerberos, DNS
     oobp-dc2   198.51.100.30  Samba AD DC dc1.other.example (a second, separate forest; nonsecure DNS updates)
-    oobp-dhcp  198.51.100.11  Kea DHCPv4 and kea-dhcp-ddns, each with its control socket
+    oobp-dhcp  198.51.100.11  Kea DHCPv4 and kea-dhcp-ddns (control sockets), kea-ctrl-agent (HTTPS :8000)
     oobp-bind  198.51.100.12  BIND 9 ns1.bind.example: zones bind.example and 113.0.203.in-addr.arpa (the AMT
                               subnet's reverse zone), RFC 2136 updates signed with a TSIG key (kea-dhcp-ddns's target)
     oobp-sp    198.51.100.20  service point stand-in oobsp.lab.example, TCP 9971, records every byte
@@ -291,9 +291,45 @@ def d2_config() -> dict:
     }
 
 
+def agent_config() -> dict:
+    """kea-ctrl-agent on the DHCP server's address: HTTPS with a lab CA's certificate, basic authentication."""
+    import tlscerts
+
+    ca = tlscerts.make_ca("kea", C.STATE_DIR)
+    cert, key = tlscerts.make_server(ca, "kea-agent", [C.KEA_AGENT["fqdn"]], [C.DHCP_IP], C.RUN_DIR)
+    agent = C.KEA_AGENT
+    return {
+        "Control-agent": {
+            "http-host": C.DHCP_IP,
+            "http-port": int(agent["url"].rstrip("/").rsplit(":", 1)[1]),
+            "trust-anchor": str(C.KEA_AGENT_CA),
+            "cert-file": str(cert),
+            "key-file": str(key),
+            "cert-required": False,  # clients authenticate with a password, not a certificate
+            "authentication": {
+                "type": "basic",
+                "realm": "oob-prep-lab",
+                "clients": [{"user": agent["user"], "password": agent["password"]}],
+            },  # fmt: skip
+            "control-sockets": {
+                "dhcp4": {"socket-type": "unix", "socket-name": str(C.KEA_SOCKET)},
+                "d2": {"socket-type": "unix", "socket-name": str(C.D2_SOCKET)},
+            },
+            "loggers": [
+                {
+                    "name": "kea-ctrl-agent",
+                    "severity": "INFO",
+                    "output_options": [{"output": str(C.LOG_DIR / "kea-ctrl-agent.log")}],
+                }
+            ],  # fmt: skip
+        }
+    }
+
+
 KEA_SERVICES = {  # name -> (config file, its content, binary)
     "kea-dhcp4": (C.KEA_CONFIG, kea_config, "kea-dhcp4"),
     "kea-dhcp-ddns": (C.D2_CONFIG, d2_config, "kea-dhcp-ddns"),
+    "kea-ctrl-agent": (C.KEA_AGENT_CONFIG, agent_config, "kea-ctrl-agent"),
 }
 
 
@@ -458,7 +494,17 @@ def healthy(state: dict) -> bool:
 def up(options: dict) -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces)")
-    for tool in ("samba", "samba-tool", "kea-dhcp4", "kea-dhcp-ddns", "dhcrelay", "named", "nft", "ip"):
+    for tool in (
+        "samba",
+        "samba-tool",
+        "kea-dhcp4",
+        "kea-dhcp-ddns",
+        "kea-ctrl-agent",
+        "dhcrelay",
+        "named",
+        "nft",
+        "ip",
+    ):
         if not shutil.which(tool):
             raise LabError(
                 f"{tool} is not installed: run `make deps` (apt packages are listed in scripts/apt-packages)"
@@ -503,6 +549,7 @@ def up(options: dict) -> None:
             wait_tcp(ip, C.AMT_PORTS[0], 10, "AMT placeholder", ns=f"{C.PREFIX}-{name}")
         for sock in (C.KEA_SOCKET, C.D2_SOCKET):
             wait_unix(sock, 10, "Kea")
+        wait_tcp(C.DHCP_IP, 8000, 10, "kea-ctrl-agent")
         wait_dns(C.BIND["ip"], C.BIND["zone"], 10, "BIND")
         t_start = time.monotonic() - t0
         import seed  # needs ldap3 and cryptography (the project venv)
@@ -575,7 +622,10 @@ def restart(name: str) -> None:
         time.sleep(0.05)
     start_kea(name, state["processes"], write=False)
     C.STATE_FILE.write_text(json.dumps(state, indent=2))
-    wait_unix(C.KEA_SOCKET if name == "kea-dhcp4" else C.D2_SOCKET, 10, name)
+    if name == "kea-ctrl-agent":
+        wait_tcp(C.DHCP_IP, 8000, 10, name)
+    else:
+        wait_unix(C.KEA_SOCKET if name == "kea-dhcp4" else C.D2_SOCKET, 10, name)
     log(f"{name} restarted from {KEA_SERVICES[name][0]}")
 
 
@@ -607,7 +657,7 @@ def main() -> int:
     p_up.add_argument("--dns-updates", choices=("secure only", "nonsecure"), default=C.DEFAULT_OPTIONS["dns_updates"])
     sub.add_parser("down", help="stop everything the lab started and remove its namespaces and state")
     sub.add_parser("status", help="what runs")
-    p_re = sub.add_parser("restart", help="restart one Kea daemon from its config file (kea-dhcp4, kea-dhcp-ddns)")
+    p_re = sub.add_parser("restart", help="restart one Kea daemon from its config file as it is")
     p_re.add_argument("name", choices=sorted(KEA_SERVICES))
     args = parser.parse_args()
     try:

@@ -134,3 +134,8 @@ KEA_CONFIG = RUN_DIR / "kea-dhcp4.json"  # the file Kea started from; `config-wr
 D2_SOCKET = RUN_DIR / "kea-d2.sock"
 D2_CONFIG = RUN_DIR / "kea-dhcp-ddns.json"
 D2_PORT = 53001  # kea-dhcp-ddns listens on the DHCP server's loopback for name change requests
+# kea-ctrl-agent: Kea's HTTPS API for both daemons, with a certificate from a lab-only CA and basic authentication
+KEA_AGENT = {"url": f"https://{DHCP_IP}:8000/", "fqdn": "kea.lab.example", "user": "oob-prep",
+             "password": "Lab-Only-Kea-Pw"}  # fmt: skip
+KEA_AGENT_CA = STATE_DIR / "kea-ca.pem"  # validates the agent's certificate
+KEA_AGENT_CONFIG = RUN_DIR / "kea-ctrl-agent.json"

@@ -166,3 +166,30 @@ def test_bad_input_is_refused_naming_it_and_nothing_is_written(run_module, lab, 
 def test_an_unreachable_control_socket_is_a_clear_error(run_module, lab, tmp_path):
     status, res = run_module(dhcp_scope.main, {"scopes": [SCOPE], "kea": {"control_socket": str(tmp_path / "no.sock")}})
     assert status == "fail" and res["error"] == "connect" and "no such control socket" in res["msg"], res
+
+
+AGENT = {"url": labconfig.KEA_AGENT["url"], "ca_file": str(labconfig.KEA_AGENT_CA),
+         "username": labconfig.KEA_AGENT["user"], "password": labconfig.KEA_AGENT["password"]}  # fmt: skip
+
+
+def test_kea_ctrl_agent_over_https_reads_what_the_sockets_hold(run_module, lab):
+    status, res = run_module(dhcp_scope_info.main, {"scopes": [SCOPE], "kea": AGENT, "tsig": TSIG})
+    status_s, res_s = run_module(dhcp_scope_info.main, {"scopes": [SCOPE], "kea": KEA, "tsig": TSIG})
+    assert status == status_s == "exit", res
+    assert res["settings"] == res_s["settings"]
+    assert [(c["id"], c["status"]) for c in res["checks"]] == [(c["id"], c["status"]) for c in res_s["checks"]]
+    assert AGENT["url"] in res["checks"][0]["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "words"),
+    [
+        ({"ca_file": str(labconfig.dc_ca_file("lab"))}, "tls", "CERTIFICATE_VERIFY_FAILED"),  # another CA
+        ({"password": "wrong"}, "auth", "HTTP 401"),
+        ({"url": f"https://{labconfig.DHCP_IP}:8001/"}, "connect", "refused"),
+    ],
+)
+def test_kea_ctrl_agent_failures_are_clear(run_module, lab, change, error, words):
+    status, res = run_module(dhcp_scope_info.main, {"scopes": [SCOPE], "kea": {**AGENT, **change}, "tsig": TSIG})
+    assert status == "fail" and res["error"] == error and words in res["msg"], res
+    assert "wrong" not in res["msg"]
