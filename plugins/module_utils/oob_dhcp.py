@@ -113,6 +113,9 @@ def normalize_scopes(scopes: list[dict]) -> list[dict]:
                     "servers": ddns_servers,
                     "port": int(ddns.get("port") or 53),
                     "key": ddns.get("key"),
+                    "given": {
+                        k: v for k, v in ddns.items() if k not in ("enabled", "port") and v not in (None, "", [])
+                    },
                 },
             }
         )
@@ -186,11 +189,13 @@ def checks(scopes: list[dict], state: dict, desired: dict, changes: list[dict], 
 
 
 def _family(key: str) -> str:
-    if key.startswith("option 6 "):
+    """Which check a setting belongs to, for every backend's keys (Kea: "option 6 domain-name-servers", Windows:
+    "option_006"); the scope's state ("active") has its own row."""
+    if key.startswith(("option 6 ", "option_006")):
         return "option_006"
-    if key.startswith("option 15 "):
+    if key.startswith(("option 15 ", "option_015")):
         return "option_015"
-    return "ddns"
+    return "active" if key == "active" else "ddns"
 
 
 def _concerns(key: str, scope: dict) -> bool:
@@ -636,9 +641,80 @@ def make_backend(params: dict, open_url=None):
                 **{**common, "url": None if kea.get("d2_control_socket") else kea.get("url")},
             )
         return KeaBackend(dhcp4, d2, tsig)
-    from ansible.module_utils.oob_dhcp_windows import WindowsBackend
-
     return WindowsBackend.from_params(params.get("windows") or {})
+
+
+class WindowsBackend:
+    """The Windows DHCP Server (oob_dhcp_windows.WindowsDhcp over WinRM) behind the same surface as KeaBackend:
+    the scope's state joins the settings as ``active`` (an inactive scope is activated, never created)."""
+
+    name = "windows"
+
+    def __init__(self, dhcp, server: str):
+        self.dhcp, self.server = dhcp, server
+        self.configs: dict = {}
+
+    @classmethod
+    def from_params(cls, windows: dict):
+        from ansible.module_utils.oob_dhcp_windows import WindowsDhcp, winrm_runner
+
+        if not windows.get("host"):
+            raise ValueError("backend windows: give windows.host, the Windows DHCP server")
+        runner = winrm_runner(
+            windows["host"],
+            windows.get("port") or 5986,
+            transport=windows.get("transport") or "kerberos",
+            username=windows.get("username"),
+            password=windows.get("password"),
+            ca_file=windows.get("ca_file"),
+            validate_certs=windows.get("validate_certs", True),
+            timeout=windows.get("timeout") or 30,
+        )
+        return cls(WindowsDhcp(runner, server=windows["host"]), windows["host"])
+
+    @staticmethod
+    def _scope(scope: dict) -> dict:
+        """The scope as WindowsDhcp takes it: its scope id is the subnet address; only the ddns keys the user gave
+        (a Windows server refuses Kea's forward zone and servers, naming them)."""
+        return {
+            "network": scope["network"],
+            "scope_id": scope.get("scope_id") or None,
+            "dns_servers": scope["dns_servers"],
+            "domain_name": scope["domain_name"],
+            "ddns": {"enabled": scope["ddns"]["enabled"], **scope["ddns"].get("given", {})},
+        }
+
+    def read(self, scopes: list[dict]):
+        results = self.dhcp.read([self._scope(s) for s in scopes])
+        state = {
+            net: {
+                "exists": r["exists"],
+                "active": r["active"],
+                "scope_id": net.split("/")[0] if r["exists"] else None,
+                "method": r.get("method"),
+            }
+            for net, r in results.items()
+        }
+        settings = {net: {**r["settings"], "active": r["active"]} for net, r in results.items() if r["exists"]}
+        return state, settings
+
+    def desired(self, scopes: list[dict]) -> dict:
+        return {s["network"]: {**self.dhcp.desired(self._scope(s)), "active": True} for s in scopes}
+
+    def apply(self, changes: list[dict], _guard: dict) -> list[str]:
+        self.dhcp.apply(
+            [
+                {
+                    "network": c["target"],
+                    "scope_id": c["target"].split("/")[0],
+                    "key": c["key"],
+                    "before": c["before"],
+                    "after": c["after"],
+                }
+                for c in changes
+            ]
+        )
+        return ["windows"]
 
 
 def read_and_plan(backend, scopes: list[dict]) -> dict:

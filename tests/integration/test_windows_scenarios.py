@@ -35,6 +35,10 @@ WINDOWS_PIECES = {  # what runs on which Windows host; each is a test of its own
     "oob_pki_ca_windows": ("OOB_WINDOWS_CA_HOST", ("OOB_WINDOWS_CA_NAME",)),
     "oob_dns (windows backend)": ("OOB_WINDOWS_DNS_HOST", ("OOB_WINDOWS_DNS_ZONE",)),
     "oob_windows_prereqs": ("OOB_WINDOWS_HOST", ()),
+    "oob_dhcp (windows backend)": (
+        "OOB_WINDOWS_DHCP_HOST",
+        ("OOB_WINDOWS_DHCP_SCOPE", "OOB_WINDOWS_DHCP_DNS", "OOB_WINDOWS_DHCP_DOMAIN"),
+    ),
 }
 
 

@@ -28,7 +28,7 @@ def test_scopes_are_normalized_with_ddns_defaults_from_the_scope():
     )
     assert scope["domain_name"] == "corp.example"
     assert scope["ddns"] == {"enabled": True, "forward_zone": "corp.example", "reverse_zone": "20.10.in-addr.arpa",
-                             "servers": ["10.1.0.10"], "port": 53, "key": None}  # fmt: skip
+                             "servers": ["10.1.0.10"], "port": 53, "key": None, "given": {}}  # fmt: skip
 
 
 @pytest.mark.parametrize(

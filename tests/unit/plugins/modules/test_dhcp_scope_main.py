@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import dhcp_scope
 import dhcp_scope_info
@@ -120,3 +121,50 @@ def test_ddns_needs_the_d2_socket_and_bad_kea_options_are_clear(run_module, kea)
     assert status == "fail" and "control_socket" in res["msg"]
     status, res = run_module(dhcp_scope.main, {**args(kea), "tsig": {**TSIG, "algorithm": "rot13"}})
     assert status == "fail" and "algorithm" in res["msg"]
+
+
+# --- the Windows backend through main(): WinRM replaced by a runner that replays a captured read
+WIN_FIXTURES = Path(__file__).parents[1] / "module_utils" / "fixtures" / "windows_dhcp"
+WIN_SCOPE = {"network": "192.168.100.0/23", "dns_servers": ["192.168.100.10"], "domain_name": "corp.example.com"}
+
+
+@pytest.fixture()
+def winrm(monkeypatch):
+    """Scripts sent to the 'server'; the first answer is Scope01 as captured (no 006/015 at scope level, DNS updates
+    Always but not for older clients), every later one an apply script's success."""
+    from ansible.module_utils import oob_dhcp_windows
+
+    sent = []
+    read = (WIN_FIXTURES / "transcribed_cmdlets_read_real_values.json").read_text()
+
+    def runner(script):
+        sent.append(script)
+        return (0, read, "") if len(sent) == 1 else (0, '{"done": 99}', "")
+
+    monkeypatch.setattr(oob_dhcp_windows, "winrm_runner", lambda *a, **k: runner)
+    return sent
+
+
+def test_windows_check_mode_plans_options_and_older_clients_and_sends_only_the_read(run_module, winrm):
+    status, res = run_module(dhcp_scope.main, {"backend": "windows", "windows": {"host": "dhcp01.corp.example.com"},
+                                               "scopes": [WIN_SCOPE], "_ansible_check_mode": True})  # fmt: skip
+    assert status == "exit" and res["changed"], res
+    assert {c["key"]: c["after"] for c in res["changes"]} == {
+        "option_006": ["192.168.100.10"],
+        "option_015": "corp.example.com",
+        "ddns_update_older_clients": True,
+    }
+    assert len(winrm) == 1 and "Get-DhcpServerv4OptionValue" in winrm[0] and "Set-" not in winrm[0]
+
+
+def test_windows_info_reports_the_missing_options_and_kea_only_keys_are_refused(run_module, winrm):
+    args = {"backend": "windows", "windows": {"host": "dhcp01.corp.example.com"}, "scopes": [WIN_SCOPE]}
+    status, res = run_module(dhcp_scope_info.main, args)
+    assert {c["id"].rsplit(".", 1)[1]: c["status"] for c in res["checks"]} == {
+        "active": "pass",
+        "option_006": "fail",
+        "option_015": "fail",
+        "ddns": "fail",
+    }
+    status, res = run_module(dhcp_scope.main, {**args, "scopes": [{**WIN_SCOPE, "ddns": {"servers": ["10.0.0.1"]}}]})
+    assert status == "fail" and "cannot be set on a Windows DHCP server" in res["msg"], res
