@@ -11,7 +11,7 @@ options:
   backend:
     description:
       - V(kea) talks to kea-dhcp4 and kea-dhcp-ddns through their control sockets or kea-ctrl-agent (O(kea)).
-      - V(windows) talks to a Windows DHCP Server over WinRM (O(windows)): the DhcpServer cmdlets on Windows Server
+      - V(windows) talks to a Windows DHCP Server over WinRM (O(windows)) - the DhcpServer cmdlets on Windows Server
         2012 and later, C(netsh dhcp) before that.
     type: str
     choices: [kea, windows]

@@ -28,11 +28,12 @@ import re
 import socket
 
 from ansible.module_utils.oob_checks import check
+from ansible.module_utils.oob_ipv4 import check_network, ipv4
+from ansible.module_utils.oob_ipv4 import dns_name as _dns_name
 
 ROW_SCOPE = "dhcp_active_scope"
 ROW_OPTIONS = "dhcp_options_006_015_ddns"
 OPTION_DNS, OPTION_DOMAIN = 6, 15
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TSIG_ALGORITHMS = ("HMAC-MD5", "HMAC-SHA1", "HMAC-SHA224", "HMAC-SHA256", "HMAC-SHA384", "HMAC-SHA512")
 
 
@@ -47,26 +48,11 @@ class OobDhcpError(Exception):
 # ---------------------------------------------------------------------------------------------------- input
 
 
-def _ipv4(value, what: str) -> str:
-    try:
-        addr = ipaddress.ip_address(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{what}: {value!r} is not an IPv4 address") from None
-    if addr.version != 4:
-        raise ValueError(f"{what}: {value} is IPv6; out of band management is IPv4 only (AMT provisions over IPv4)")
-    return str(addr)
-
-
 def dns_name(value, what: str) -> str:
-    """A DNS name in canonical form (lower case, no trailing dot); empty or malformed names are refused."""
-    name = str(value or "").strip().lower().rstrip(".")
-    if not name:
+    """A DNS name in canonical form; an empty one is refused with what AMT needs it for."""
+    if not str(value or "").strip().rstrip("."):
         raise ValueError(f"{what} is empty: AMT needs a DNS suffix (option 015) to find ProvisionServer")
-    labels = name.split(".")
-    bad = [label for label in labels if not _LABEL.match(label)]
-    if bad or len(name) > 253:
-        raise ValueError(f"{what}: {value!r} is not a valid DNS name (labels of letters, digits and hyphens)")
-    return name
+    return _dns_name(value, what)
 
 
 def reverse_zone(network: ipaddress.IPv4Network) -> str:
@@ -81,12 +67,7 @@ def normalize_scopes(scopes: list[dict]) -> list[dict]:
         raise ValueError("no scopes: give at least one AMT subnet (the estate's oob_amt_subnets)")
     out, seen = [], set()
     for raw in scopes:
-        try:
-            net = ipaddress.ip_network(str(raw.get("network", "")).strip(), strict=True)
-        except ValueError as exc:
-            raise ValueError(f"scope {raw.get('network')!r}: not a network in CIDR form ({exc})") from None
-        if net.version != 4:
-            raise ValueError(f"scope {net}: IPv6; out of band management is IPv4 only")
+        net = check_network(raw.get("network"), "scope")
         where = f"scope {net}"
         if str(net) in seen:
             raise ValueError(f"{where} is given twice")
@@ -99,12 +80,12 @@ def normalize_scopes(scopes: list[dict]) -> list[dict]:
         ddns = dict(raw.get("ddns") or {})
         domain = dns_name(raw.get("domain_name"), f"{where}: domain_name (option 015)")
         enabled = ddns.get("enabled", True)
-        ddns_servers = [_ipv4(s, f"{where}: ddns servers") for s in (ddns.get("servers") or servers)]
+        ddns_servers = [ipv4(s, f"{where}: ddns servers") for s in (ddns.get("servers") or servers)]
         out.append(
             {
                 "network": str(net),
                 "scope_id": raw.get("scope_id"),
-                "dns_servers": [_ipv4(s, f"{where}: dns_servers (option 006)") for s in servers],
+                "dns_servers": [ipv4(s, f"{where}: dns_servers (option 006)") for s in servers],
                 "domain_name": domain,
                 "ddns": {
                     "enabled": bool(enabled),
@@ -528,7 +509,7 @@ def _apply_subnet(subnet: dict, change: dict) -> None:
 
 def _apply_d2(d2: dict, changes: list[dict], tsig: dict | None) -> None:
     for change in changes:
-        kind, _, name = change["key"].partition(" ")
+        kind, name = change["key"].split(" ", 1)
         if kind == "tsig":
             keys = [k for k in d2.setdefault("tsig-keys", []) if dns_name(k.get("name"), "tsig") != tsig["name"]]
             keys.append({"name": tsig["name"] + ".", "algorithm": tsig["algorithm"], "secret": tsig["secret"]})
@@ -715,6 +696,13 @@ class WindowsBackend:
             ]
         )
         return ["windows"]
+
+
+def read_scopes(params: dict, open_url=None) -> tuple[list[dict], object, dict]:
+    """What both modules start with: the scopes validated, the backend, one read and its plan."""
+    scopes = normalize_scopes(params["scopes"])
+    backend = make_backend(params, open_url=open_url)
+    return scopes, backend, read_and_plan(backend, scopes)
 
 
 def read_and_plan(backend, scopes: list[dict]) -> dict:

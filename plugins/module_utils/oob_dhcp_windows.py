@@ -48,6 +48,7 @@ import os
 import re
 
 from ansible.module_utils.oob_dhcp import OobDhcpError  # one error type for every DHCP backend
+from ansible.module_utils.oob_ipv4 import check_network, dns_name, ipv4
 
 KEYS = ("option_006", "option_015", "ddns_dynamic_updates", "ddns_update_older_clients", "ddns_ptr_updates")
 DDNS_KEYS = KEYS[2:]
@@ -75,51 +76,20 @@ _MAX_ENV_SCRIPT = 30000  # one environment variable holds 32767 characters
 
 # --- input --------------------------------------------------------------------------------------------------------
 def check_ipv4(value, what: str) -> str:
-    """A dotted-quad IPv4 address as text; an IPv6 address is refused: out of band management is IPv4 only."""
-    text = str(value if value is not None else "").strip()
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not an IPv4 address (a dotted quad such as 198.51.100.10)") from None
-    if address.version != 4:
-        raise ValueError(f"{what} {text} is an IPv6 address: Intel AMT out of band management (ConfigMgr 2007 SP1) "
-                         "is IPv4 only; give the IPv4 address")  # fmt: skip
-    return str(address)
-
-
-def check_network(value, what: str = "network") -> ipaddress.IPv4Network:
-    """An IPv4 subnet in CIDR form with its host bits clear (the scope's subnet)."""
-    text = str(value if value is not None else "").strip()
-    try:
-        if "/" not in text:
-            raise ValueError("no prefix length")
-        network = ipaddress.ip_network(text, strict=True)
-    except ValueError as exc:
-        raise ValueError(
-            f"{what} {value!r} is not an IPv4 subnet in CIDR form such as 203.0.113.0/24 ({exc})"
-        ) from None
-    if network.version != 4:
-        raise ValueError(f"{what} {text} is an IPv6 subnet: Intel AMT out of band management (ConfigMgr 2007 SP1) is "
-                         "IPv4 only; give the AMT computers' IPv4 subnet")  # fmt: skip
-    return network
+    """A dotted-quad IPv4 address as text (oob_ipv4: IPv6 is refused, out of band management is IPv4 only)."""
+    return ipv4(value, what)
 
 
 def check_domain(value, what: str = "domain_name") -> str:
-    """A DNS name (RFC 1123 labels: letters, digits, hyphens) in lower case without the final dot."""
-    text = str(value if value is not None else "").strip()
-    bare = text[:-1] if text.endswith(".") else text
-    labels = bare.split(".")
-    if not bare or len(bare) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise ValueError(f"{what} {value!r} is not a DNS name: dot-separated labels of 1 to 63 letters, digits or "
-                         "hyphens, no hyphen at either end (RFC 1123)")  # fmt: skip
-    return bare.lower()
+    """A DNS name (RFC 1123 labels) in lower case without the final dot."""
+    return dns_name(value, what)
 
 
 def check_scope(scope: dict) -> dict:
     """The scope as the backend uses it: network (CIDR), scope_id, dns_servers, domain_name, ddns_enabled."""
     if not isinstance(scope, dict):
         raise ValueError(f"a scope must be a dict with network, scope_id, dns_servers, domain_name, not {scope!r}")
-    network = check_network(scope.get("network"))
+    network = check_network(scope.get("network"), "network")
     scope_id = check_ipv4(scope.get("scope_id") or network.network_address, f"scope_id of {network}")
     if scope_id != str(network.network_address):
         raise ValueError(f"scope_id {scope_id} is not the subnet address of {network}: a Windows DHCP scope is named "
@@ -732,7 +702,7 @@ class WindowsDhcp:
         """{network: (scope_id, {key: after})}, every value validated; refusals raise before anything runs."""
         per_scope: dict = {}
         for change in changes:
-            network = str(check_network(change.get("network")))
+            network = str(check_network(change.get("network"), "network"))
             scope_id = check_ipv4(change.get("scope_id"), f"scope_id of {network}")
             if scope_id != str(ipaddress.IPv4Network(network).network_address):
                 raise ValueError(f"scope_id {scope_id} is not the subnet address of {network}")

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 import socket
 import struct
 import time
 import uuid
+
+from ansible.module_utils.oob_ipv4 import ipv4
 
 try:
     import dns.exception
@@ -86,14 +87,7 @@ def check_label(value: str, what: str) -> str:
 
 def check_ipv4(value: str, what: str) -> str:
     """An IPv4 address as text; an IPv6 address is refused: out of band management is IPv4 only."""
-    try:
-        address = ipaddress.ip_address(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not an IPv4 address") from None
-    if address.version != 4:
-        raise ValueError(f"{what} {value} is an IPv6 address: ConfigMgr 2007 SP1 out of band management and Intel "
-                         "AMT provisioning use IPv4 only; give the service point's IPv4 address")  # fmt: skip
-    return str(address)
+    return ipv4(value, what)
 
 
 def check_tsig_secret(secret: str) -> bytes:

@@ -27,12 +27,15 @@ description:
   - Check mode reads only. The diff shows each changed setting before and after (a TSIG secret as a digest).
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
-extends_documentation_fragment: [oob_dhcp]
+extends_documentation_fragment:
+  - oob_dhcp
 attributes:
   check_mode:
     support: full
+    description: Reads and plans only; nothing is sent to the server but reads.
   diff_mode:
     support: full
+    description: Each changed setting before and after, per scope and daemon (a TSIG secret as a digest).
 notes:
   - Kea has no compare-and-swap on its configuration. The module compares a hash of C(config-get) just before
     C(config-set) with the one it planned from; an edit by someone else in the milliseconds between is lost.
@@ -96,18 +99,15 @@ from ansible.module_utils.oob_dhcp import (
     argument_spec,
     config_hash,
     diff,
-    make_backend,
     missing_scopes,
-    normalize_scopes,
     read_and_plan,
+    read_scopes,
 )
 from ansible.module_utils.urls import open_url
 
 
 def run(module) -> dict:
-    scopes = normalize_scopes(module.params["scopes"])
-    backend = make_backend(module.params, open_url=open_url)
-    planned = read_and_plan(backend, scopes)
+    scopes, backend, planned = read_scopes(module.params, open_url=open_url)
     missing = missing_scopes(scopes, planned["state"])
     if missing:
         raise OobDhcpError("scope", f"{backend.server} has no scope {', '.join(missing)}: create it there (this module "

@@ -11,17 +11,19 @@ description:
   - Read-only readiness checks for the seed rows "DHCP server with an active scope" and "the DHCP scope options
     include DNS servers (006) and Domain name (015) and ... the DHCP server dynamically updates DNS with the computer
     resource record".
-  - Reads the server exactly as M(dhcp_scope) does and makes the same plan; every setting that module would change
+  - Reads the server exactly as C(dhcp_scope) does and makes the same plan; every setting that module would change
     is a failed check, so converge and verify share one notion of right. Never writes.
   - Check ids per scope - C(dhcp.scope.<network>.active) (row C(dhcp_active_scope)); C(.option_006),
     C(.option_015) and C(.ddns) (row C(dhcp_options_006_015_ddns)). A scope the server does not have is a failed
     C(.active) check, not a module failure.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
-extends_documentation_fragment: [oob_dhcp]
+extends_documentation_fragment:
+  - oob_dhcp
 attributes:
   check_mode:
     support: full
+    description: Read-only; the same checks run in check mode.
 """
 
 EXAMPLES = r"""
@@ -66,21 +68,12 @@ settings:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.oob_checks import run_and_exit, summary
-from ansible.module_utils.oob_dhcp import (
-    OobDhcpError,
-    argument_spec,
-    checks,
-    make_backend,
-    normalize_scopes,
-    read_and_plan,
-)
+from ansible.module_utils.oob_dhcp import OobDhcpError, argument_spec, checks, read_scopes
 from ansible.module_utils.urls import open_url
 
 
 def run(module) -> dict:
-    scopes = normalize_scopes(module.params["scopes"])
-    backend = make_backend(module.params, open_url=open_url)
-    planned = read_and_plan(backend, scopes)
+    scopes, backend, planned = read_scopes(module.params, open_url=open_url)
     rows = checks(scopes, planned["state"], planned["desired"], planned["changes"], backend.server)
     return {"changed": False, "scopes": planned["state"], "settings": planned["settings"], **summary(rows)}
 
