@@ -89,6 +89,7 @@ bench: lab-up
 	@echo "bench: uses the lab (brought up if it was down) and leaves it up; it removes every object it creates"
 	$(BIN)/python bench/ldap_ops.py
 	$(BIN)/python bench/dns_noop.py
+	$(BIN)/python bench/flow_probe.py
 	$(BIN)/python bench/lab_updown.py
 	@echo "bench: lab_updown took the lab down and up again; it is up (make lab-down to stop it)"
 

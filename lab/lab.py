@@ -19,7 +19,7 @@ Topology (documentation addresses only; every name starts with ``oobp``):
     oobp-sp    198.51.100.20  service point stand-in oobsp.lab.example, TCP 9971, records every byte
     oobp-con   198.51.100.21  console stand-in console1.lab.example
     oobp-rtr   198.51.100.254 / 203.0.113.1  router: forwards, relays DHCP to Kea (dhcrelay), nftables loaded
-    oobp-amt1..3  203.0.113.11-13  AMT placeholders (TCP 16992/16993)
+    oobp-amt1..3  203.0.113.11-13  AMT placeholders (TCP 16992-16995)
     oobp-amtc  (no address)   a DHCP client port in the AMT subnet, for probes
 
 It never edits the machine's own /etc: Samba gets a private resolv.conf through a bind mount inside the namespace's

@@ -89,7 +89,7 @@ AMT_HOSTS = {
     "amt2": "203.0.113.12",
     "amt3": "203.0.113.13",
 }
-AMT_PORTS = (16992, 16993)
+AMT_PORTS = (16992, 16993, 16994, 16995)  # HTTP, TLS, and the redirection ports (SOL/IDER: plain, TLS)
 DHCP_POOL = "203.0.113.100 - 203.0.113.199"
 
 # What an enterprise CA and a ConfigMgr site would have put in AD.

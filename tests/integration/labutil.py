@@ -70,3 +70,20 @@ def ansible_playbook(*args: str, timeout: float = 600) -> subprocess.CompletedPr
     cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"),
            "--vault-id", f"lab@{ROOT / 'inventories' / 'lab' / 'vault-password.txt'}", *args]  # fmt: skip
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def ansible_module(host: str, module: str, args: dict, *extra: str, timeout: float = 300) -> dict:
+    """Run one module on an inventory host of the lab (ad hoc, one-line output); returns that host's result."""
+    import json
+    import os
+
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    cmd = [str(ROOT / ".venv" / "bin" / "ansible"), "-i", str(ROOT / "inventories" / "lab"), host, "-o", "-m", module,
+           "-a", json.dumps(args), *extra]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(f"{host} | ")), "")
+    try:
+        return json.loads(line.split(" => ", 1)[1])
+    except (ValueError, IndexError):
+        output = f"{proc.stdout[-3000:]}\n{proc.stderr}"
+        raise AssertionError(f"ansible {module} on {host}: rc {proc.returncode}\n{output}") from None

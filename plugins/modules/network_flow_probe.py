@@ -1,0 +1,504 @@
+#!/usr/bin/python
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: network_flow_probe
+short_description: Prove network flows from the host it runs on, with TCP connects, concurrently (read-only)
+description:
+  - Run on (or delegated to) a host in a flow's source subnet - the service point, a console, a computer in an AMT
+    subnet - it opens a TCP connection to each target and reports what came back, per target. It sends nothing but
+    the TCP handshake (and closes a connection that opens at once).
+  - "Statuses: V(open) (the handshake completed); V(refused) (a reset or ICMP port unreachable: the path is open, or
+    a firewall rejects with a reset); V(filtered) (no answer within O(timeout): a firewall drops, or no host is
+    there); V(unreachable) (ICMP host/network unreachable or administratively prohibited, or no route from this
+    host, with the errno in RV(results[].detail)); V(error) (anything else, with its message)."
+  - Targets are O(flows) (each with its own id, seed row and expected outcome) or O(destinations) x O(ports); a
+    destination may be a subnet in CIDR form, which stands for each of its host addresses. More targets than
+    O(max_targets) are refused before anything is sent. IPv6 is refused (out of band management is IPv4 only).
+  - "Probes run concurrently (asyncio, at most O(concurrency) at a time): a /24 x 4 ports (1016 targets) with a 1 s
+    timeout takes about 4 s at concurrency 256 when nothing answers."
+  - "A target with an expected outcome (O(flows[].expect) or O(expect)) becomes a check row C({id, row, status,
+    evidence, remedy}): V(open) passes only when it is open, V(closed) when it is anything but open. Roles assert
+    on RV(failed_checks)."
+version_added: "1.0.0"
+author: oob-prep contributors (@oob-prep)
+options:
+  flows:
+    description: The flows to prove, for example the output of the port matrix's C(probe_targets).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description: The flow's id (for example V(amt-provisioning)).
+        type: str
+        required: true
+      dest:
+        description: The destination IPv4 address, or a subnet in CIDR form (each host address of it is probed).
+        type: str
+        required: true
+      port:
+        description: The destination port, 1-65535.
+        type: int
+        required: true
+      proto:
+        description: Only TCP can be proved by connecting.
+        type: str
+        choices: [tcp]
+        default: tcp
+      row:
+        description: The key of the flow's seed row, for the check row.
+        type: str
+        default: network_ports
+      seed:
+        description: The seed row's text, returned with each result.
+        type: str
+        default: ""
+      expect:
+        description: The outcome that passes its check; without it the target is reported, not checked.
+        type: str
+        choices: [open, closed]
+  destinations:
+    description: Addresses or CIDR subnets to probe on every port of O(ports) (with O(flows), or instead of them).
+    type: list
+    elements: str
+    default: []
+  ports:
+    description: The ports for O(destinations).
+    type: list
+    elements: int
+    default: []
+  expect:
+    description: The expected outcome of every O(destinations) target.
+    type: str
+    choices: [open, closed]
+  id:
+    description: The id of the O(destinations) targets in results and checks.
+    type: str
+    default: probe
+  row:
+    description: The seed row key of the O(destinations) targets.
+    type: str
+    default: network_ports
+  timeout:
+    description: Seconds to wait for each connection.
+    type: float
+    default: 1.0
+  concurrency:
+    description: Connections in flight at once (at most 4096; kept below the process's open-file limit).
+    type: int
+    default: 256
+  max_targets:
+    description: Refuse more targets than this (a typo such as /8 instead of /24 would otherwise send millions).
+    type: int
+    default: 65536
+  source_address:
+    description: Connect from this local IPv4 address (a host with several addresses).
+    type: str
+  matrix:
+    description:
+      - Probe the port matrix from this host, as the role O(matrix.source) (instead of, or besides, O(flows)) - every
+        TCP flow of the matrix that starts at that role, expected open, to the estate's addresses; the AMT subnets
+        are stood in for by O(matrix.amt_addresses) (AMT computers known to listen) inside them. Every port of
+        O(matrix.closed_ports) is probed on the same destinations, expected closed.
+    type: dict
+    suboptions:
+      source:
+        description: The role of this host in the matrix.
+        type: str
+        required: true
+        choices: [amt, service_point, console]
+      service_point:
+        description: The out of band service point's IPv4 address.
+        type: str
+        required: true
+      consoles:
+        description: The consoles' IPv4 addresses.
+        type: list
+        elements: str
+        required: true
+      amt_subnets:
+        description: The AMT subnets (CIDR).
+        type: list
+        elements: str
+        required: true
+      amt_addresses:
+        description: AMT computers that listen, in the AMT subnets; the AMT destinations of the flows.
+        type: list
+        elements: str
+        default: []
+      closed_ports:
+        description: Ports outside the matrix to probe on the same destinations, expected closed.
+        type: list
+        elements: int
+        default: []
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; it probes in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+notes:
+  - A firewall that rejects with a TCP reset looks the same as an open path to a port nothing listens on (V(refused)).
+  - The module network_flow_rules renders the rules these probes prove.
+"""
+
+EXAMPLES = r"""
+- name: From the service point, the AMT computers' management ports must be open
+  network_flow_probe:
+    flows:
+      - {id: sp-discovery, dest: 203.0.113.11, port: 16992, expect: open}
+      - {id: sp-management-tls, dest: 203.0.113.11, port: 16993, expect: open}
+  register: oob_probe_sp
+
+- name: In the lab, from an AMT placeholder (a namespace reached through the oob_netns connection, docs/adr/0006)
+  network_flow_probe:
+    flows:
+      - {id: amt-provisioning, dest: 198.51.100.20, port: 9971, expect: open}
+  delegate_to: oobp-amt1
+
+- name: From a computer that is neither, no AMT port of the subnet answers
+  network_flow_probe:
+    destinations: [203.0.113.0/24]
+    ports: [16992, 16993, 16995]
+    expect: closed
+    id: not-in-matrix
+  register: oob_probe_other
+  failed_when: oob_probe_other.failed_checks | length > 0
+"""
+
+RETURN = r"""
+results:
+  description: One entry per target, in the order given.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The flow's id.
+      type: str
+    dest:
+      description: The address probed.
+      type: str
+    port:
+      description: The port probed.
+      type: int
+    proto:
+      description: tcp.
+      type: str
+    status:
+      description: open, refused, filtered, unreachable or error.
+      type: str
+      sample: open
+    detail:
+      description: The errno name or message behind refused, unreachable and error; the timeout for filtered.
+      type: str
+      sample: EHOSTUNREACH
+    elapsed_ms:
+      description: Milliseconds until the outcome.
+      type: float
+    row:
+      description: The seed row key.
+      type: str
+    seed:
+      description: The seed row's text (when given).
+      type: str
+    expect:
+      description: The expected outcome, or null.
+      type: str
+summary:
+  description: How many targets had each status.
+  returned: success
+  type: dict
+  sample: {open: 2, refused: 0, filtered: 1014, unreachable: 0, error: 0}
+elapsed_s:
+  description: Seconds the probes took together.
+  returned: success
+  type: float
+concurrency:
+  description: The concurrency used (O(concurrency), bounded by the targets and the open-file limit).
+  returned: success
+  type: int
+checks:
+  description: One check row per target that has an expected outcome (id C(<flow id>:<address>:<port>)).
+  returned: success
+  type: list
+  elements: dict
+failed_checks:
+  description: The checks that failed.
+  returned: success
+  type: list
+  elements: dict
+warned_checks:
+  description: Always empty (for the shape every read-only module returns).
+  returned: success
+  type: list
+  elements: dict
+"""
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import socket
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.oob_checks import check, run_and_exit, summary
+from ansible.module_utils.oob_ipv4 import check_address, check_network
+from ansible.module_utils.oob_port_matrix import probe_targets
+
+STATUSES = ("open", "refused", "filtered", "unreachable", "error")
+UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
+MAX_CONCURRENCY = 4096
+
+
+class ProbeError(Exception):
+    kind = "probe"
+
+
+def argument_spec() -> dict:
+    return dict(
+        flows=dict(type="list", elements="dict", default=[], options=dict(
+            id=dict(type="str", required=True),
+            dest=dict(type="str", required=True),
+            port=dict(type="int", required=True),
+            proto=dict(type="str", choices=["tcp"], default="tcp"),
+            row=dict(type="str", default="network_ports"),
+            seed=dict(type="str", default=""),
+            expect=dict(type="str", choices=["open", "closed"]),
+        )),
+        destinations=dict(type="list", elements="str", default=[]),
+        ports=dict(type="list", elements="int", default=[]),
+        expect=dict(type="str", choices=["open", "closed"]),
+        id=dict(type="str", default="probe"),
+        row=dict(type="str", default="network_ports"),
+        timeout=dict(type="float", default=1.0),
+        concurrency=dict(type="int", default=256),
+        max_targets=dict(type="int", default=65536),
+        source_address=dict(type="str"),
+        matrix=dict(type="dict", options=dict(
+            source=dict(type="str", required=True, choices=["amt", "service_point", "console"]),
+            service_point=dict(type="str", required=True),
+            consoles=dict(type="list", elements="str", required=True),
+            amt_subnets=dict(type="list", elements="str", required=True),
+            amt_addresses=dict(type="list", elements="str", default=[]),
+            closed_ports=dict(type="list", elements="int", default=[]),
+        )),
+    )  # fmt: skip
+
+
+def matrix_flows(m: dict) -> list[dict]:
+    """The matrix's TCP flows from role ``m['source']`` (oob_port_matrix.probe_targets), an AMT subnet destination
+    replaced by the given AMT computers inside it, and each closed port on the same destinations."""
+    estate = {"service_point": m["service_point"], "consoles": m["consoles"], "amt_subnets": m["amt_subnets"]}
+    nets = [check_network(n, f"matrix.amt_subnets[{i}]") for i, n in enumerate(m["amt_subnets"])]
+    devices = [check_address(a, f"matrix.amt_addresses[{i}]") for i, a in enumerate(m["amt_addresses"])]
+    outside = [str(a) for a in devices if not any(a in n for n in nets)]
+    if outside:
+        raise ValueError(f"matrix.amt_addresses: {', '.join(outside)} is in none of matrix.amt_subnets")
+    flows = []
+    for flow in probe_targets(estate, m["source"]):
+        if "/" in flow["dest"]:
+            net = ipaddress.ip_network(flow["dest"])
+            inside = [str(a) for a in devices if a in net]
+            if not inside:
+                raise ValueError(f"matrix.amt_addresses: no AMT computer inside {net} to probe {flow['id']} with")
+            flows.extend({**flow, "dest": a} for a in inside)
+        else:
+            flows.append(flow)
+    for dest in dict.fromkeys(f["dest"] for f in flows):
+        for port in m["closed_ports"]:
+            flows.append({"id": "outside-matrix", "dest": dest, "port": _port(port, "matrix.closed_ports"),
+                          "proto": "tcp", "row": "network_ports", "seed": "", "expect": "closed"})  # fmt: skip
+    return flows
+
+
+def _port(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError(f"{what}: port {value!r} is outside 1-65535")
+    return value
+
+
+def _count(dest, what: str) -> int:
+    """How many addresses a destination stands for (a subnet: its host addresses), without listing them."""
+    text = str(dest or "").strip()
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        if "has host bits set" in str(exc):
+            loose = ipaddress.ip_network(text, strict=False)
+            raise ValueError(f"{what}: {text} is not a network: its host bits are set (the network is {loose}); give "
+                             "an address or a subnet") from None  # fmt: skip
+        raise ValueError(f"{what}: {text!r} is not an IPv4 address or subnet") from None
+    if net.version != 4:
+        raise ValueError(f"{what}: {text} is IPv6; out of band management uses IPv4 only")
+    return net.num_addresses if net.prefixlen >= 31 else net.num_addresses - 2
+
+
+def _expand(dest: str) -> list[str]:
+    net = ipaddress.ip_network(dest.strip(), strict=True)
+    return [str(a) for a in (net if net.prefixlen >= 31 else net.hosts())]
+
+
+def targets(p: dict) -> list[dict]:
+    """Every target as {id, dest, port, proto, row, seed, expect}; ValueError (nothing sent) on bad input."""
+    if p["max_targets"] < 1:
+        raise ValueError("max_targets must be at least 1")
+    wanted = []
+    for i, f in enumerate([*(p["flows"] or []), *(matrix_flows(p["matrix"]) if p.get("matrix") else [])]):
+        what = f"flows[{i}] ({f['id']})"
+        wanted.append((f["id"], f["dest"], _port(f["port"], what), f["row"], f.get("seed") or "", f.get("expect"),
+                       what))  # fmt: skip
+    if bool(p["destinations"]) != bool(p["ports"]):
+        raise ValueError("destinations and ports go together: give both (each destination is probed on each port)")
+    for i, dest in enumerate(p["destinations"] or []):
+        for j, port in enumerate(p["ports"]):
+            wanted.append((p["id"], dest, _port(port, f"ports[{j}]"), p["row"], "", p["expect"], f"destinations[{i}]"))
+    if not wanted:
+        raise ValueError("nothing to probe: give flows, matrix, or destinations and ports")
+    total = 0
+    for item in wanted:
+        dest, what = item[1], item[-1]
+        total += _count(dest, what)
+        if total > p["max_targets"]:
+            raise ValueError(f"more than max_targets={p['max_targets']} targets (at {what}, {dest}): probe smaller "
+                             "subnets or the AMT computers' own addresses, or raise max_targets")  # fmt: skip
+    out = []
+    for fid, dest, port, row, seed, expect, _what in wanted:
+        for address in _expand(dest):
+            out.append({"id": fid, "dest": address, "port": port, "proto": "tcp", "row": row, "seed": seed,
+                        "expect": expect})  # fmt: skip
+    return out
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, TimeoutError):
+        return "filtered", "no answer"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", "ECONNREFUSED"
+    if isinstance(exc, OSError) and exc.errno in UNREACHABLE:
+        return "unreachable", errno.errorcode.get(exc.errno, str(exc.errno))
+    if isinstance(exc, OSError) and exc.errno:
+        return "error", f"{errno.errorcode.get(exc.errno, exc.errno)}: {exc.strerror}"
+    return "error", str(exc) or type(exc).__name__
+
+
+async def _one(target: dict, sem: asyncio.Semaphore, timeout: float, source: str | None) -> dict:
+    async with sem:
+        loop = asyncio.get_running_loop()
+        start = time.monotonic()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            if source:
+                sock.bind((source, 0))
+            await asyncio.wait_for(loop.sock_connect(sock, (target["dest"], target["port"])), timeout)
+            status, detail = "open", ""
+        except OSError as exc:  # TimeoutError (wait_for) is an OSError too
+            status, detail = _classify(exc)
+            if status == "filtered":
+                detail = f"no answer within {timeout:g} s"
+        finally:
+            sock.close()
+        return dict(target, status=status, detail=detail, elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+
+
+async def _all(items: list[dict], timeout: float, concurrency: int, source: str | None) -> list[dict]:
+    sem = asyncio.Semaphore(concurrency)
+    return list(await asyncio.gather(*(_one(t, sem, timeout, source) for t in items)))
+
+
+def probe(items: list[dict], timeout: float = 1.0, concurrency: int = 256, source: str | None = None) -> list[dict]:
+    """Connect to every target, at most ``concurrency`` at a time; results in the order of ``items``."""
+    return asyncio.run(_all(items, timeout, concurrency, source))
+
+
+def fit_concurrency(wanted: int, targets_count: int) -> int:
+    """The concurrency to use: at most MAX_CONCURRENCY, the targets, and what the open-file limit allows (raised
+    toward the hard limit when it is lower than needed)."""
+    import resource
+
+    need = max(1, min(wanted, MAX_CONCURRENCY, targets_count))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need + 64:
+        target = need + 64 if hard == resource.RLIM_INFINITY else min(hard, need + 64)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        need = max(1, min(need, soft - 64))
+    return need
+
+
+def check_source(source: str) -> None:
+    """Fail once, before any probe, when the source address is not one of this host's (in this namespace)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((source, 0))
+    except OSError as exc:
+        raise ProbeError(f"source_address {source} cannot be used here: {exc.strerror}; give one of this host's "
+                         "addresses") from None  # fmt: skip
+    finally:
+        sock.close()
+
+
+def check_rows(results: list[dict]) -> list[dict]:
+    rows = []
+    for r in results:
+        if not r["expect"]:
+            continue
+        cid = f"{r['id']}:{r['dest']}:{r['port']}"
+        seen = f"TCP {r['dest']}:{r['port']} is {r['status']}" + (f" ({r['detail']})" if r["detail"] else "")
+        if r["expect"] == "open":
+            remedy = ("allow this flow on every router and firewall between this host and the destination (the "
+                      "rules that network_flow_rules renders), and check that the destination listens")  # fmt: skip
+            rows.append(check(cid, r["row"], r["status"] == "open", f"{seen}; expected open", remedy))
+        else:
+            remedy = "this flow is not in the port matrix: drop it on the router or firewall in between"
+            rows.append(check(cid, r["row"], r["status"] != "open", f"{seen}; expected closed", remedy))
+    return rows
+
+
+def run(module: AnsibleModule) -> dict:
+    p = module.params
+    if not 0 < p["timeout"] <= 60:
+        raise ValueError(f"timeout must be more than 0 and at most 60 seconds, not {p['timeout']}")
+    if p["concurrency"] < 1:
+        raise ValueError("concurrency must be at least 1")
+    source = None
+    if p["source_address"]:
+        try:
+            source = ipaddress.ip_address(p["source_address"].strip())
+        except ValueError:
+            raise ValueError(f"source_address {p['source_address']!r} is not an IPv4 address") from None
+        if source.version != 4:
+            raise ValueError(f"source_address {source} is IPv6; out of band management uses IPv4 only")
+        source = str(source)
+    items = targets(p)
+    concurrency = fit_concurrency(p["concurrency"], len(items))
+    start = time.monotonic()
+    if source:
+        check_source(source)
+    try:
+        results = probe(items, p["timeout"], concurrency, source)
+    except OSError as exc:  # pragma: no cover - per-target errors are results; this is the event loop itself
+        raise ProbeError(f"the probes could not run: {exc}") from None
+    elapsed = round(time.monotonic() - start, 3)
+    counts = {status: 0 for status in STATUSES}
+    for r in results:
+        counts[r["status"]] += 1
+    return {"changed": False, "results": results, "summary": counts, "elapsed_s": elapsed,
+            "concurrency": concurrency, **summary(check_rows(results))}  # fmt: skip
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_and_exit(module, run, (ProbeError,))
+
+
+if __name__ == "__main__":
+    main()
