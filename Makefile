@@ -90,6 +90,7 @@ bench: lab-up
 	$(BIN)/python bench/ldap_ops.py
 	$(BIN)/python bench/dns_noop.py
 	$(BIN)/python bench/flow_probe.py
+	$(BIN)/python bench/amt_discovery.py
 	$(BIN)/python bench/lab_updown.py
 	@echo "bench: lab_updown took the lab down and up again; it is up (make lab-down to stop it)"
 

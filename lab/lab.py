@@ -5,7 +5,7 @@
               [--dns-updates "secure only"|nonsecure]
     lab.py down
     lab.py status
-    lab.py restart kea-dhcp4|kea-dhcp-ddns
+    lab.py restart|stop|start <process>   (names as `lab.py status` lists them)
 
 Topology (documentation addresses only; every name starts with ``oobp``):
 
@@ -19,7 +19,8 @@ Topology (documentation addresses only; every name starts with ``oobp``):
     oobp-sp    198.51.100.20  service point stand-in oobsp.lab.example, TCP 9971, records every byte
     oobp-con   198.51.100.21  console stand-in console1.lab.example
     oobp-rtr   198.51.100.254 / 203.0.113.1  router: forwards, relays DHCP to Kea (dhcrelay), nftables loaded
-    oobp-amt1..3  203.0.113.11-13  AMT placeholders (TCP 16992-16995)
+    oobp-amt1..3  203.0.113.11-13  simulated AMT devices (lab/standins/amt_sim.py: 16992/16993) + 16994/16995
+    oobp-amts  (DHCP)         a simulated AMT device in setup mode: DHCP, ProvisionServer, hello to 9971
     oobp-amtc  (no address)   a DHCP client port in the AMT subnet, for probes
 
 It never edits the machine's own /etc: Samba gets a private resolv.conf through a bind mount inside the namespace's
@@ -51,6 +52,7 @@ DHCP = f"{C.PREFIX}-dhcp"
 SP = f"{C.PREFIX}-sp"
 CON = f"{C.PREFIX}-con"
 AMT_CLIENT = f"{C.PREFIX}-amtc"
+AMT_SETUP = C.AMT_SETUP["ns"]
 BIND = C.BIND["ns"]
 
 # namespace -> (bridge, address/prefix or None, default gateway or None)
@@ -63,6 +65,7 @@ HOSTS: dict[str, tuple[str, str | None, str | None]] = {
     CON: ("br-srv", C.CONSOLE["ip"] + "/24", None),
     **{f"{C.PREFIX}-{name}": ("br-amt", ip + "/24", C.ROUTER_AMT_IP) for name, ip in C.AMT_HOSTS.items()},
     AMT_CLIENT: ("br-amt", None, None),
+    AMT_SETUP: ("br-amt", None, None),  # takes its address by DHCP (amt_sim.py setup mode)
 }
 NAMESPACES = [SWITCH, ROUTER, *HOSTS]
 
@@ -169,7 +172,7 @@ def spawn(name: str, ns: str, cmd: list[str], pids: dict) -> None:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    pids[name] = {"pid": proc.pid, "ns": ns}
+    pids[name] = {"pid": proc.pid, "ns": ns, "cmd": cmd}
 
 
 def wait_tcp(host: str, port: int, timeout: float, what: str, ns: str | None = None) -> None:
@@ -435,9 +438,35 @@ def start_services(pids: dict) -> None:
         [py, str(standins / "service_point.py"), "--port", str(C.SERVICE_POINT["port"]), "--record", str(C.SP_RECORD)],
         pids,
     )
-    for name in C.AMT_HOSTS:
-        ports = [a for p in C.AMT_PORTS for a in ("--port", str(p))]
-        spawn(f"amt-{name}", f"{C.PREFIX}-{name}", [py, str(standins / "amt_placeholder.py"), *ports], pids)
+    start_amt_devices(pids)
+
+
+def start_amt_devices(pids: dict) -> None:
+    """A simulated AMT device in each AMT namespace (16992/16993, certificates from a lab CA), plain listeners on the
+    redirection ports, and one device in setup mode that provisions itself through DHCP, DNS and 9971."""
+    import tlscerts
+
+    py, standins = sys.executable, C.LAB_DIR / "standins"
+    ca = tlscerts.make_ca("amt", C.STATE_DIR)
+    for name, ip in C.AMT_HOSTS.items():
+        cert, key = tlscerts.make_server(ca, f"amt-{name}", [f"{name}.{C.FORESTS['lab']['dns']}"], [ip], C.RUN_DIR)
+        tls = {"cert": str(cert), "key": str(key)}
+        device = {"address": ip, "hostname": name, "domain": C.FORESTS["lab"]["dns"], "username": C.AMT_USER,
+                  "password": C.AMT_PASSWORD, "tls": tls, **C.AMT_DEVICES[name]}  # fmt: skip
+        conf = C.RUN_DIR / f"amt-{name}.json"
+        conf.write_text(json.dumps({"devices": [device]}, indent=2))
+        spawn(f"amt-{name}", f"{C.PREFIX}-{name}", [py, str(standins / "amt_sim.py"), "--config", str(conf)], pids)
+        ports = [a for p in C.AMT_REDIRECTION_PORTS for a in ("--port", str(p))]
+        spawn(f"amt-{name}-redirection", f"{C.PREFIX}-{name}", [py, str(standins / "amt_placeholder.py"), *ports],
+              pids)  # fmt: skip
+    setup = C.AMT_SETUP
+    device = {"version": "6.2.10", "uuid": setup["uuid"], "provisioning_state": "pre", "username": C.AMT_USER,
+              "password": C.AMT_PASSWORD, "setup": {"interface": "eth0", "retry_scale": setup["retry_scale"],
+                                                    "hashes": setup["hashes"], "resend": True}}  # fmt: skip
+    conf = C.RUN_DIR / "amt-setup.json"
+    conf.write_text(json.dumps({"devices": [device]}, indent=2))
+    spawn("amt-setup", AMT_SETUP, [py, str(standins / "amt_sim.py"), "--config", str(conf), "--events",
+                                   str(C.AMT_EVENTS)], pids)  # fmt: skip
 
 
 def write_krb5_conf() -> None:
@@ -546,7 +575,7 @@ def up(options: dict) -> None:
             shutil.copy(C.dc_dir(forest) / "private" / "tls" / "ca.pem", C.dc_ca_file(forest))
         wait_tcp(C.SERVICE_POINT["ip"], C.SERVICE_POINT["port"], 10, "service point stand-in")
         for name, ip in C.AMT_HOSTS.items():  # asked from inside the AMT subnet: the controller has no route there
-            wait_tcp(ip, C.AMT_PORTS[0], 10, "AMT placeholder", ns=f"{C.PREFIX}-{name}")
+            wait_tcp(ip, C.AMT_PORTS[0], 10, "simulated AMT device", ns=f"{C.PREFIX}-{name}")
         for sock in (C.KEA_SOCKET, C.D2_SOCKET):
             wait_unix(sock, 10, "Kea")
         wait_tcp(C.DHCP_IP, 8000, 10, "kea-ctrl-agent")
@@ -606,27 +635,47 @@ def down() -> None:
     log(f"down in {time.monotonic() - t0:.2f} s")
 
 
-def restart(name: str) -> None:
-    """Stop one Kea daemon and start it again from its config file as it is now (what survives a restart)."""
-    state = read_state()
-    if not state or not healthy(state):
-        raise LabError("the lab is not up")
-    if name not in KEA_SERVICES:
-        raise LabError(f"restart knows {', '.join(KEA_SERVICES)}, not {name}")
+def _stop(state: dict, name: str) -> None:
+    if name not in state["processes"]:
+        raise LabError(f"the lab runs {', '.join(state['processes'])}, not {name}")
     pid = state["processes"][name]["pid"]
-    os.kill(pid, signal.SIGTERM)
+    if alive(pid):
+        os.killpg(pid, signal.SIGTERM)  # spawn() starts each in its own session: its children go too
     deadline = time.monotonic() + 5
     while alive(pid):
         if time.monotonic() > deadline:
             raise LabError(f"{name} (pid {pid}) would not stop")
         time.sleep(0.05)
-    start_kea(name, state["processes"], write=False)
+
+
+def stop(name: str) -> None:
+    """Stop one process of the lab (e.g. the service point stand-in, to break the provisioning path)."""
+    state = read_state()
+    if not state:
+        raise LabError("the lab is not up")
+    _stop(state, name)
+    log(f"{name} stopped (lab.py start {name} starts it again)")
+
+
+def restart(name: str) -> None:
+    """Start one process of the lab again, as it was started (a Kea daemon from its config file as it is now)."""
+    state = read_state()
+    if not state:
+        raise LabError("the lab is not up")
+    _stop(state, name)
+    entry = state["processes"][name]
+    if name in KEA_SERVICES:
+        start_kea(name, state["processes"], write=False)
+    else:
+        spawn(name, entry["ns"], entry["cmd"], state["processes"])
     C.STATE_FILE.write_text(json.dumps(state, indent=2))
     if name == "kea-ctrl-agent":
         wait_tcp(C.DHCP_IP, 8000, 10, name)
-    else:
+    elif name in ("kea-dhcp4", "kea-dhcp-ddns"):
         wait_unix(C.KEA_SOCKET if name == "kea-dhcp4" else C.D2_SOCKET, 10, name)
-    log(f"{name} restarted from {KEA_SERVICES[name][0]}")
+    elif name == "service-point":
+        wait_tcp(C.SERVICE_POINT["ip"], C.SERVICE_POINT["port"], 10, name)
+    log(f"{name} started again")
 
 
 def status() -> int:
@@ -657,16 +706,22 @@ def main() -> int:
     p_up.add_argument("--dns-updates", choices=("secure only", "nonsecure"), default=C.DEFAULT_OPTIONS["dns_updates"])
     sub.add_parser("down", help="stop everything the lab started and remove its namespaces and state")
     sub.add_parser("status", help="what runs")
-    p_re = sub.add_parser("restart", help="restart one Kea daemon from its config file as it is")
-    p_re.add_argument("name", choices=sorted(KEA_SERVICES))
+    for verb, what in (
+        ("restart", "stop one process of the lab and start it again (Kea: from its config file)"),
+        ("start", "start a stopped process of the lab again"),
+        ("stop", "stop one process of the lab"),
+    ):
+        sub.add_parser(verb, help=what).add_argument("name", help="a name that `lab.py status` lists")
     args = parser.parse_args()
     try:
         if args.cmd == "up":
             up({"ca_key_size": args.ca_key_size, "strong_auth": args.strong_auth, "dns_updates": args.dns_updates})
         elif args.cmd == "down":
             down()
-        elif args.cmd == "restart":
+        elif args.cmd in ("restart", "start"):
             restart(args.name)
+        elif args.cmd == "stop":
+            stop(args.name)
         else:
             return status()
     except LabError as exc:

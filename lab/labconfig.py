@@ -89,7 +89,27 @@ AMT_HOSTS = {
     "amt2": "203.0.113.12",
     "amt3": "203.0.113.13",
 }
-AMT_PORTS = (16992, 16993, 16994, 16995)  # HTTP, TLS, and the redirection ports (SOL/IDER: plain, TLS)
+AMT_PORTS = (16992, 16993)  # WS-MAN over HTTP and TLS: lab/standins/amt_sim.py, a simulated AMT device per host
+AMT_REDIRECTION_PORTS = (16994, 16995)  # serial over LAN / IDE redirection: plain TCP listeners (amt_placeholder.py)
+# The simulated AMT computers (lab/standins/amt_sim.py; the lab's CA signs their 16993 certificates). Three kinds of
+# firmware: a version ConfigMgr 2007 SP1 supports natively, an older one (Intel's translator), and an ME 11+ device
+# whose Server header says only "AMT" (its version comes from WS-MAN, with the password).
+AMT_DEVICES = {
+    "amt1": {"version": "6.2.10", "header_variant": "full", "provisioning_state": "post", "power_state": 2},
+    "amt2": {"version": "2.6.0", "header_variant": "full", "provisioning_state": "pre", "power_state": 8},
+    "amt3": {"version": "11.8.50", "header_variant": "amt", "provisioning_state": "post", "power_state": 2},
+}
+AMT_USER, AMT_PASSWORD = "admin", "Lab-Only-Amt-Pw1!"  # the simulated devices' digest credentials (public)
+AMT_CA = STATE_DIR / "amt-ca.pem"
+# An unprovisioned AMT computer in setup mode, in its own namespace of the AMT subnet without an address: it takes a
+# lease, resolves ProvisionServer.<option 15> and sends its hello to 9971, on the documented retry schedule scaled down.
+AMT_SETUP = {
+    "ns": f"{PREFIX}-amts",
+    "uuid": "8c4d5e6f-0a1b-4c2d-9e3f-405162738495",
+    "hashes": [{"type": "sha256", "hex": "2e" * 32}],
+    "retry_scale": 0.01,  # 1 minute -> 0.6 s between hellos while the path is broken
+}
+AMT_EVENTS = LOG_DIR / "amt-setup-events.jsonl"
 DHCP_POOL = "203.0.113.100 - 203.0.113.199"
 
 # What an enterprise CA and a ConfigMgr site would have put in AD.

@@ -7,7 +7,12 @@ service point through routers and firewalls, and what a device said. It does not
 service point answers by opening TLS to the device on 16993, which is a later step of provisioning).
 
 Each connection is appended to a JSON Lines file when it closes:
-``{"peer": "203.0.113.11", "peer_port": 40000, "local_port": 9971, "opened": ..., "closed": ..., "data_hex": "..."}``
+``{"peer": "203.0.113.11", "peer_port": 40000, "local_port": 9971, "opened": ..., "closed": ..., "data_hex": "...",
+"hello": {...} or null, "hello_error": "..." or null}``
+
+``hello`` is the data parsed as an AMT hello version 3 (``oob_amt_hello.parse``): ``uuid``, ``version``,
+``retry_count``, ``admin_credentials_set`` and ``hashes`` (``type``, ``name``, ``size``, ``hex``); when the data is
+not a valid hello, ``hello`` is null and ``hello_error`` says why (an empty connection, a port probe, is recorded too).
 """
 
 from __future__ import annotations
@@ -18,7 +23,32 @@ import json
 import time
 from pathlib import Path
 
+try:  # the project's module_utils, as lab code imports them (tests/conftest.py does the same)
+    import ansible.module_utils
+
+    ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[2] / "plugins" / "module_utils"))  # type: ignore[attr-defined]
+    from ansible.module_utils.oob_amt_hello import parse as parse_hello
+except ImportError:  # a Python without Ansible: oob_amt_hello is stdlib only, load it from its file
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location(
+        "oob_amt_hello", Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "oob_amt_hello.py"
+    )
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    parse_hello = _module.parse
+
 IDLE_TIMEOUT = 10.0  # seconds without a byte before the stand-in closes a connection
+
+
+def hello_fields(data: bytes) -> dict:
+    """{hello, hello_error}: the data parsed as a hello v3, or why it is not one."""
+    if not data:
+        return {"hello": None, "hello_error": "no data (the peer sent nothing)"}
+    try:
+        return {"hello": parse_hello(data), "hello_error": None}
+    except ValueError as exc:
+        return {"hello": None, "hello_error": str(exc)}
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: Path) -> None:
@@ -43,6 +73,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, re
         "opened": opened,
         "closed": time.time(),
         "data_hex": data.hex(),
+        **hello_fields(bytes(data)),
     }
     with record.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")

@@ -87,3 +87,12 @@ def ansible_module(host: str, module: str, args: dict, *extra: str, timeout: flo
     except (ValueError, IndexError):
         output = f"{proc.stdout[-3000:]}\n{proc.stderr}"
         raise AssertionError(f"ansible {module} on {host}: rc {proc.returncode}\n{output}") from None
+
+
+def samba_tool_dns(*args: str) -> None:
+    """samba-tool dns against the lab DC (as lab/seed.py does: an empty smb.conf, the lab's Administrator)."""
+    empty = labconfig.dc_dir("lab") / "empty.conf"
+    cmd = ["samba-tool", "dns", args[0], labconfig.FORESTS["lab"]["dc_ip"], *args[1:], "-s", str(empty),
+           f"-UAdministrator%{labconfig.ADMIN_PASSWORD}"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -5,7 +5,6 @@ a random label each, since others share the lab; the module's verdicts are compa
 from __future__ import annotations
 
 import struct
-import subprocess
 import uuid
 
 import dns.exception
@@ -17,7 +16,7 @@ import dns.tsigkeyring
 import dns.update
 import dns_provision_info
 import pytest
-from labutil import highest_usn, labconfig
+from labutil import highest_usn, labconfig, samba_tool_dns
 
 LAB_DC = {"host": labconfig.dc_fqdn("lab"), "address": labconfig.FORESTS["lab"]["dc_ip"]}
 OTHER_DC = {"host": labconfig.dc_fqdn("other"), "address": labconfig.FORESTS["other"]["dc_ip"]}
@@ -33,15 +32,6 @@ LDAP = {
     },
 }
 ZONE_DN = "DC=lab.example,CN=MicrosoftDNS,DC=DomainDnsZones,DC=lab,DC=example"
-
-
-def samba_tool_dns(*args: str) -> None:
-    """samba-tool dns against the lab DC (as lab/seed.py does: an empty smb.conf, the lab's Administrator)."""
-    empty = labconfig.dc_dir("lab") / "empty.conf"
-    cmd = ["samba-tool", "dns", args[0], LAB_DC["address"], *args[1:], "-s", str(empty),
-           f"-UAdministrator%{labconfig.ADMIN_PASSWORD}"]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
 
 
 def ask(server: dict, name: str, rdtype: str) -> dns.message.Message:

@@ -1,0 +1,764 @@
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The AMT discovery engine that the amt_discovery module and the oob_amt inventory plugin share (asyncio, read-only).
+
+Two phases per address, run by ``concurrency`` workers that pull addresses from one iterator (so a /16 never becomes
+65,536 tasks at once): TCP connects to the AMT ports (each bounded by ``timeout``); then, for an address with an open
+port, the device probe - ``GET /`` for the ``Server:`` header on 16992 and/or 16993, the 16993 certificate, and with
+credentials WS-MAN over digest auth - bounded as a whole by ``host_timeout``, so a device that stalls mid-answer is
+reported with an ``error`` and never holds up the run. A malformed HTTP or TLS answer is that device's ``error``;
+only bad input (ValueError, raised before anything is sent) stops a run.
+
+Pure parsing lives in oob_amt; this module is the I/O around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import json
+import os
+import re
+import socket
+import ssl
+import sys
+import time
+import warnings
+
+from ansible.module_utils.oob_amt import (
+    amt_version,
+    certificate_facts,
+    digest_authorization,
+    general_settings,
+    parse_challenges,
+    parse_server_header,
+    parse_wsman,
+    power_state,
+    provisioning,
+    support_class,
+    wsman_enumerate,
+    wsman_get,
+    wsman_pull,
+)
+from ansible.module_utils.oob_ipv4 import check_address, check_network
+
+AMT_PORTS = (16992, 16993, 16994, 16995)
+TLS_PORTS = (16993, 16995)
+MAX_CONCURRENCY = 4096
+MAX_HEAD = 64 * 1024
+MAX_BODY = 4 * 1024 * 1024
+SYN_INFLIGHT = 4096  # SYNs awaiting an answer at once
+PARALLEL_FROM = 4096  # addresses from which the connect phase runs in one process per CPU
+_STATUS = re.compile(r"^HTTP/1\.[01] (\d{3})(?: .*)?$")
+
+
+class MalformedHTTP(ValueError):
+    """The answer on an AMT port is not HTTP/1.x."""
+
+
+class AuthError(Exception):
+    """The device refused the credentials."""
+
+
+# --- targets ---------------------------------------------------------------------------------------------------------
+
+
+def plan_targets(targets: list, max_targets: int = 65536, allow_large: bool = False) -> tuple[list, int]:
+    """The targets as IPv4 networks (an address is a /32) and how many host addresses they hold (overlaps counted
+    once). ValueError, before anything is sent, on IPv6, a malformed target, a /8 or larger without ``allow_large``,
+    or more than ``max_targets`` addresses."""
+    if max_targets < 1:
+        raise ValueError("max_targets must be at least 1")
+    if not targets:
+        raise ValueError("targets is empty: give IPv4 addresses or subnets in CIDR form (for example 203.0.113.0/24)")
+    nets = []
+    for i, target in enumerate(targets):
+        what = f"targets[{i}]"
+        text = str(target if target is not None else "").strip()
+        net = check_network(text, what) if "/" in text else ipaddress.ip_network(check_address(text, what))
+        if net.prefixlen <= 8 and not allow_large:
+            raise ValueError(f"{what} {net} is a /{net.prefixlen} ({net.num_addresses} addresses): scan the AMT "
+                             "subnets themselves, or set allow_large (and raise max_targets) to scan it")  # fmt: skip
+        nets.append(net)
+    merged = list(ipaddress.collapse_addresses(nets))
+    total = sum(n.num_addresses if n.prefixlen >= 31 else n.num_addresses - 2 for n in merged)
+    if total > max_targets:
+        raise ValueError(f"targets hold {total} addresses, more than max_targets={max_targets}: scan smaller subnets, "
+                         "or raise max_targets")  # fmt: skip
+    return nets, total
+
+
+def iter_addresses(nets: list):
+    """Each host address of ``nets`` once, as text: the networks are merged first, and a merged subnet's network and
+    broadcast addresses are skipped (a /31 or /32 has none)."""
+    for net in ipaddress.collapse_addresses(nets):
+        yield from (str(a) for a in (net if net.prefixlen >= 31 else net.hosts()))
+
+
+# --- I/O helpers -----------------------------------------------------------------------------------------------------
+
+
+def _timeout(seconds: float):
+    return asyncio.timeout(seconds)
+
+
+def tls_context(validate: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
+    """A client context. Without validation it accepts any certificate and old protocol versions (AMT 3.x to 5.x speak
+    TLS 1.0), which is what reading a device's certificate needs; with it, the chain is checked against ``ca_file``
+    or the system store (not the host name: devices are reached by address)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if validate:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if ca_file:
+            ctx.load_verify_locations(cafile=ca_file)
+        else:
+            ctx.load_default_certs()
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+        with contextlib.suppress(ValueError, ssl.SSLError), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 is deprecated, and what old AMT speaks
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return ctx
+
+
+async def _read_head(reader) -> tuple[int, list]:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.LimitOverrunError:
+        raise MalformedHTTP(f"no end of the HTTP header within {MAX_HEAD} bytes") from None
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            raise MalformedHTTP("the connection closed without an answer") from None
+        first = exc.partial.split(b"\r\n", 1)[0].decode("latin-1")
+        if not _STATUS.match(first):
+            raise MalformedHTTP(f"not an HTTP/1.x status line: {first[:80]!r}") from None
+        raise MalformedHTTP(f"the answer ended inside the HTTP header: {exc.partial[:60]!r}") from None
+    lines = head.decode("latin-1").split("\r\n")
+    m = _STATUS.match(lines[0])
+    if not m:
+        raise MalformedHTTP(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+    headers = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        if ":" not in line:
+            raise MalformedHTTP(f"a header line without a colon: {line[:80]!r}")
+        name, value = line.split(":", 1)
+        headers.append((name.strip().lower(), value.strip()))
+    return int(m.group(1)), headers
+
+
+async def _read_body(reader, headers: list) -> bytes:
+    hdr = dict(headers)
+    if "chunked" in hdr.get("transfer-encoding", "").lower():
+        chunks, size = [], 0
+        while True:
+            line = await reader.readuntil(b"\r\n")
+            try:
+                n = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise MalformedHTTP(f"a bad chunk size line: {line[:40]!r}") from None
+            if n == 0:
+                with contextlib.suppress(asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    await reader.readuntil(b"\r\n")
+                return b"".join(chunks)
+            size += n
+            if size > MAX_BODY:
+                raise MalformedHTTP(f"the answer is larger than {MAX_BODY} bytes")
+            chunks.append(await reader.readexactly(n))
+            await reader.readexactly(2)
+    if "content-length" in hdr:
+        try:
+            n = int(hdr["content-length"])
+        except ValueError:
+            raise MalformedHTTP(f"a bad Content-Length {hdr['content-length']!r}") from None
+        if n > MAX_BODY:
+            raise MalformedHTTP(f"the answer is larger than {MAX_BODY} bytes")
+        return await reader.readexactly(n)
+    return await reader.read(MAX_BODY)
+
+
+async def http_request(address: str, port: int, method: str, path: str, *, body: bytes = b"", headers=None,
+                       ssl_ctx=None, timeout: float = 2.0, read_body: bool = True) -> dict:  # fmt: skip
+    """One HTTP/1.1 request on a new connection (``Connection: close``): ``{status, headers, body, cert_der}``."""
+    async with _timeout(timeout):
+        reader, writer = await asyncio.open_connection(address, port, ssl=ssl_ctx, limit=MAX_HEAD,
+                                                       server_hostname="" if ssl_ctx else None)  # fmt: skip
+        try:
+            cert = None
+            if ssl_ctx is not None:
+                obj = writer.get_extra_info("ssl_object")
+                cert = obj.getpeercert(binary_form=True) if obj else None
+            lines = [f"{method} {path} HTTP/1.1", f"Host: {address}:{port}", "Connection: close",
+                     "User-Agent: oob-prep amt_discovery"]  # fmt: skip
+            lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+            if body or method == "POST":
+                lines.append(f"Content-Length: {len(body)}")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            await writer.drain()
+            status, hdrs = await _read_head(reader)
+            data = await _read_body(reader, hdrs) if read_body else b""
+            return {"status": status, "headers": hdrs, "body": data, "cert_der": cert}
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 0.5)
+
+
+class Wsman:
+    """A WS-MAN client of one device: digest auth on the first 401, then preemptive with a growing nc."""
+
+    def __init__(self, address: str, port: int, username: str, password: str, *, ssl_ctx=None, timeout: float = 2.0):
+        self.address, self.port, self.ssl_ctx, self.timeout = address, port, ssl_ctx, timeout
+        self.username, self.password = username, password
+        self.challenge: dict | None = None
+        self.nc = 0
+        self.message_id = 0
+
+    async def post(self, envelope: bytes) -> bytes:
+        for _attempt in range(3):
+            headers = {"Content-Type": "application/soap+xml;charset=UTF-8"}
+            sent_auth = self.challenge is not None
+            if sent_auth:
+                self.nc += 1
+                cnonce = os.urandom(8).hex()
+                headers["Authorization"] = digest_authorization(self.username, self.password, "POST", "/wsman",
+                                                                self.challenge, nc=self.nc, cnonce=cnonce)  # fmt: skip
+            r = await http_request(self.address, self.port, "POST", "/wsman", body=envelope, headers=headers,
+                                   ssl_ctx=self.ssl_ctx, timeout=self.timeout)  # fmt: skip
+            if r["status"] == 401:
+                new = parse_challenges([v for k, v in r["headers"] if k == "www-authenticate"])
+                if sent_auth and new.get("stale", "").lower() != "true":
+                    raise AuthError(f"WS-MAN on {self.port}: the device refused the credentials (digest realm "
+                                    f"{new.get('realm')})")  # fmt: skip
+                self.challenge, self.nc = new, 0
+                continue
+            if r["status"] != 200:
+                parse_wsman(r["body"], "CIM_SoftwareIdentity")  # a SOAP fault says why
+                raise ValueError(f"WS-MAN on {self.port}: HTTP {r['status']}")
+            return r["body"]
+        raise AuthError(f"WS-MAN on {self.port}: no accepted digest answer after 3 tries")
+
+    async def get(self, class_name: str) -> list[dict]:
+        self.message_id += 1
+        return parse_wsman(await self.post(wsman_get(class_name, self.message_id)), class_name)["items"]
+
+    async def enumerate(self, class_name: str, max_pulls: int = 16) -> list[dict]:
+        self.message_id += 1
+        answer = parse_wsman(await self.post(wsman_enumerate(class_name, self.message_id)), class_name)
+        items, context = list(answer["items"]), answer["context"]
+        for _pull in range(max_pulls):
+            if not context or answer["end"]:
+                break
+            self.message_id += 1
+            answer = parse_wsman(await self.post(wsman_pull(class_name, context, self.message_id)), class_name)
+            items += answer["items"]
+            context = answer["context"] or context
+        return items
+
+
+# --- per device ----------------------------------------------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "the connection closed in the middle of the answer"
+    if isinstance(exc, ConnectionResetError):
+        return "the connection was reset"
+    return str(exc) or type(exc).__name__
+
+
+def new_device(address: str, ports: list[int]) -> dict:
+    return {"address": address, "ports": ports, "amt": False, "server": None, "version": None,
+            "version_source": None, "header_version": None, "support_class": "unknown", "hostname": None,
+            "domain": None, "fqdn": None, "digest_realm": None, "provisioning_state": None, "provisioning_mode": None,
+            "power_state": None, "tls": None, "error": None}  # fmt: skip
+
+
+def _note(dev: dict, text: str) -> None:
+    dev["error"] = text if not dev["error"] else f"{dev['error']}; {text}"
+
+
+def _server(dev: dict, port: int, answer: dict) -> None:
+    server = dict(answer["headers"]).get("server")
+    if dev["server"] is None and server is not None:
+        dev["server"] = server
+    facts = parse_server_header(server)
+    if facts:
+        dev["amt"] = True
+        if facts["version"] and not dev["header_version"]:
+            dev["header_version"] = facts["version"]
+
+
+async def probe_device(dev: dict, opts: dict) -> dict:
+    """Fill ``dev`` (from :func:`new_device`) in place: what a partial probe found survives a host deadline."""
+    addr, timeout = dev["address"], opts["timeout"]
+    if 16992 in dev["ports"]:
+        try:
+            _server(dev, 16992, await http_request(addr, 16992, "GET", "/", timeout=timeout, read_body=False))
+        except Exception as exc:  # noqa: BLE001 - every failure of one device is that device's error
+            _note(dev, f"16992: {_describe(exc)}")
+    if 16993 in dev["ports"]:
+        try:
+            answer = await http_request(addr, 16993, "GET", "/", ssl_ctx=opts["tls_any"], timeout=timeout,
+                                        read_body=False)  # fmt: skip
+            if answer["cert_der"]:
+                dev["tls"] = certificate_facts(answer["cert_der"])
+            _server(dev, 16993, answer)
+        except Exception as exc:  # noqa: BLE001
+            _note(dev, f"16993: {_describe(exc)}")
+    if dev["server"] is not None and not dev["amt"]:
+        _note(dev, f"the Server header {dev['server']!r} is not Intel AMT's")
+    if dev["header_version"]:
+        dev["version"], dev["version_source"] = dev["header_version"], "header"
+    if opts.get("username") and opts.get("password") and opts["wsman_port"] in dev["ports"]:
+        await _wsman(dev, opts)
+    dev["support_class"] = support_class(dev["version"])
+    return dev
+
+
+async def _wsman(dev: dict, opts: dict) -> None:
+    port = opts["wsman_port"]
+    ctx = opts["tls_wsman"] if port in TLS_PORTS else None
+    client = Wsman(dev["address"], port, opts["username"], opts["password"], ssl_ctx=ctx, timeout=opts["timeout"])
+    steps = (
+        ("CIM_SoftwareIdentity", client.enumerate, _apply_software),
+        ("AMT_GeneralSettings", client.get, _apply_general),
+        ("AMT_SetupAndConfigurationService", client.get, _apply_setup),
+        ("CIM_AssociatedPowerManagementService", client.enumerate, _apply_power),
+    )
+    for class_name, call, apply in steps:
+        try:
+            apply(dev, await call(class_name))
+        except AuthError as exc:
+            _note(dev, str(exc))
+            return
+        except TimeoutError:
+            _note(dev, f"WS-MAN {class_name}: no answer within timeout={opts['timeout']:g} s")
+            return
+        except Exception as exc:  # noqa: BLE001
+            _note(dev, f"WS-MAN {class_name}: {_describe(exc)}")
+
+
+def _apply_software(dev: dict, items: list) -> None:
+    version = amt_version(items)
+    if version:
+        dev.update(version=version, version_source="wsman", amt=True)
+
+
+def _apply_general(dev: dict, items: list) -> None:
+    if items:
+        facts = general_settings(items[0])
+        dev.update(hostname=facts["hostname"], domain=facts["domain"], digest_realm=facts["digest_realm"])
+        if facts["hostname"]:
+            dev["fqdn"] = f"{facts['hostname']}.{facts['domain']}" if facts["domain"] else facts["hostname"]
+
+
+def _apply_setup(dev: dict, items: list) -> None:
+    if items:
+        facts = provisioning(items[0])
+        dev.update(provisioning_state=facts["provisioning_state"], provisioning_mode=facts["provisioning_mode"])
+
+
+def _apply_power(dev: dict, items: list) -> None:
+    dev["power_state"] = power_state(items)
+
+
+# --- the scan --------------------------------------------------------------------------------------------------------
+
+
+def _wake(fut) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def open_ports_of(loop, address: str, ports: list[int], timeout: float) -> list[int]:
+    """The ports of ``ports`` that accept a TCP connection within ``timeout``. Non-blocking connects are started on all
+    ports at once; a refusal that comes back at once (a host that answers with a reset, the loopback) costs no event
+    loop round trip, and only connects still in progress are waited for (a writer callback each, no task)."""
+    found, pending = [], {}
+    try:
+        for port in ports:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            err = sock.connect_ex((address, port))
+            if err == 0:
+                found.append(port)
+                sock.close()
+            elif err in (errno.EINPROGRESS, errno.EAGAIN):
+                pending[port] = (sock, loop.create_future())
+                loop.add_writer(sock.fileno(), _wake, pending[port][1])
+            else:
+                sock.close()
+        if pending:
+            await asyncio.wait([fut for _sock, fut in pending.values()], timeout=timeout)
+    finally:
+        for port, (sock, fut) in pending.items():
+            loop.remove_writer(sock.fileno())
+            if fut.done() and not fut.cancelled() and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                found.append(port)
+            sock.close()
+    return [p for p in ports if p in found]
+
+
+async def _worker(addresses, ports: list[int], opts: dict, devices: list) -> None:
+    loop = asyncio.get_running_loop()
+    timeout = opts["timeout"]
+    for address in addresses:  # one shared iterator: each address goes to exactly one worker
+        open_ports = await open_ports_of(loop, address, ports, timeout)
+        if not open_ports:
+            continue
+        devices.append(await _probe_one(address, open_ports, opts))
+
+
+async def _probe_one(address: str, open_ports: list[int], opts: dict) -> dict:
+    dev = new_device(address, open_ports)
+    try:
+        async with _timeout(opts["host_timeout"]):
+            await probe_device(dev, opts)
+    except TimeoutError:
+        _note(dev, f"no complete answer within host_timeout={opts['host_timeout']:g} s")
+        dev["support_class"] = support_class(dev["version"])
+    except Exception as exc:  # noqa: BLE001 - never a module failure for one device
+        _note(dev, _describe(exc))
+    return dev
+
+
+# The connect phase of a large scan, run as ``python -c SCANNER`` in one process per CPU (each takes every n-th
+# address): plain non-blocking connects under epoll, no event loop and no task per address. Self-contained (stdlib
+# only) because a module runs from a zip that a child interpreter cannot import from. Prints "address port,port" for
+# each address with an open port.
+SCANNER = r"""
+import collections, errno, ipaddress, json, select, socket, sys, time
+a = json.loads(sys.argv[1])
+ports, timeout, inflight, k, n = a["ports"], a["timeout"], a["inflight"], a["k"], a["n"]
+nets = ipaddress.collapse_addresses(ipaddress.ip_network(t) for t in a["nets"])
+def addresses():
+    i = 0
+    for net in nets:
+        for addr in (net if net.prefixlen >= 31 else net.hosts()):
+            if i % n == k:
+                yield str(addr)
+            i += 1
+ep = select.epoll()
+pending, order, left, found = {}, collections.deque(), {}, {}
+out = sys.stdout
+def done(addr, port, ok):
+    if ok:
+        found.setdefault(addr, []).append(port)
+    left[addr] -= 1
+    if not left[addr]:
+        del left[addr]
+        hit = found.pop(addr, None)
+        if hit:
+            out.write(addr + " " + ",".join(str(p) for p in sorted(hit)) + "\n")
+            out.flush()
+it, more = addresses(), True
+while True:
+    while more and len(pending) < inflight:
+        addr = next(it, None)
+        if addr is None:
+            more = False
+            break
+        left[addr] = len(ports)
+        for port in ports:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            e = s.connect_ex((addr, port))
+            if e in (errno.EINPROGRESS, errno.EAGAIN):
+                fd = s.fileno()
+                pending[fd] = (s, addr, port)
+                ep.register(fd, select.EPOLLOUT)
+                order.append((time.monotonic() + timeout, fd, s))
+            else:
+                s.close()
+                done(addr, port, e == 0)
+    if not pending:
+        if not more:
+            break
+        continue
+    wait = max(0.0, min(0.05, order[0][0] - time.monotonic())) if order else 0.05
+    for fd, _ev in ep.poll(wait):
+        s, addr, port = pending.pop(fd)
+        ep.unregister(fd)
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        s.close()
+        done(addr, port, err == 0)
+    now = time.monotonic()
+    while order and (order[0][1] not in pending or pending[order[0][1]][0] is not order[0][2] or order[0][0] <= now):
+        _deadline, fd, s = order.popleft()
+        entry = pending.get(fd)
+        if entry is not None and entry[0] is s:
+            del pending[fd]
+            ep.unregister(fd)
+            s.close()
+            done(entry[1], entry[2], False)
+"""
+
+
+# The SYN variant (root or CAP_NET_RAW only): one raw socket sends a TCP SYN per address and port and reads the
+# answers (SYN-ACK: open; RST: closed; nothing within the timeout: closed), the way nmap -sS does; the kernel resets
+# the half-open connections itself. No socket per target, so it is several times cheaper than connects. Prints the
+# same lines as SCANNER.
+SYN_SCANNER = r"""
+import array, collections, ipaddress, json, os, random, select, socket, struct, sys, time
+a = json.loads(sys.argv[1])
+ports, timeout, inflight = a["ports"], a["timeout"], max(64, a["inflight"])
+nets = list(ipaddress.collapse_addresses(ipaddress.ip_network(t) for t in a["nets"]))
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for opt, size in ((getattr(socket, "SO_RCVBUFFORCE", 33), 32 << 20), (socket.SO_RCVBUF, 32 << 20)):
+    try:
+        raw.setsockopt(socket.SOL_SOCKET, opt, size)
+        break
+    except OSError:
+        pass
+raw.setblocking(False)
+def source(net):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect((str(net.network_address + (1 if net.num_addresses > 1 else 0)), 9))
+    src = u.getsockname()[0]
+    u.close()
+    return src
+src = source(nets[0])
+guard = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # holds our source port so no connection gets it
+guard.bind((src, 0))
+sport = guard.getsockname()[1]
+seq = random.getrandbits(32)
+src_b = socket.inet_aton(src)
+# the TCP checksum (RFC 793) of a header where only the destination address and port change: the one's complement
+# sum of everything else once, then two additions per packet
+base = sum(struct.unpack("!HH", src_b)) + 6 + 20 + sport + (seq >> 16) + (seq & 0xFFFF) + (5 << 12 | 0x02) + 64240
+tmpl = bytearray(struct.pack("!HHIIBBHHH", sport, 0, seq, 0, 5 << 4, 0x02, 64240, 0, 0))
+pack_into = struct.pack_into
+pending, order, left, found = {}, collections.deque(), {}, {}
+out = sys.stdout
+ack_ok = (seq + 1) & 0xFFFFFFFF
+def done(ip, port, ok):
+    if ok:
+        found.setdefault(ip, []).append(port)
+    left[ip] -= 1
+    if not left[ip]:
+        del left[ip]
+        hit = found.pop(ip, None)
+        if hit:
+            out.write(socket.inet_ntoa(struct.pack("!I", ip)) + " " + ",".join(map(str, sorted(hit))) + "\n")
+            out.flush()
+def drain():
+    while True:
+        try:
+            pkt = raw.recv(256)
+        except BlockingIOError:
+            return
+        ihl = (pkt[0] & 0x0F) * 4
+        if len(pkt) < ihl + 14:
+            continue
+        tsport, tdport, _s, ack = struct.unpack_from("!HHII", pkt, ihl)
+        if tdport != sport or ack != ack_ok:
+            continue
+        key = (struct.unpack_from("!I", pkt, 12)[0], tsport)
+        if pending.pop(key, None) is None:
+            continue
+        flags = pkt[ihl + 13]
+        done(key[0], key[1], flags & 0x12 == 0x12)
+def expire(now):
+    while order and (order[0][1] not in pending or order[0][0] <= now):
+        _d, key = order.popleft()
+        if pending.pop(key, None) is not None:
+            done(key[0], key[1], False)
+def send(pkt, dst):
+    while True:
+        try:
+            raw.sendto(pkt, (dst, 0))
+            return
+        except (BlockingIOError, OSError) as exc:
+            if getattr(exc, "errno", None) not in (11, 105):  # EAGAIN, ENOBUFS
+                raise
+            select.select([raw], [raw], [], 0.01)
+            drain()
+count = 0
+sendto, ntoa, monotonic = raw.sendto, socket.inet_ntoa, time.monotonic
+for net in nets:
+    first, last = int(net.network_address), int(net.broadcast_address)
+    if net.prefixlen < 31:
+        first, last = first + 1, last - 1
+    for ip in range(first, last + 1):
+        dst = ntoa(ip.to_bytes(4, "big"))
+        left[ip] = len(ports)
+        deadline = monotonic() + timeout
+        part = base + (ip >> 16) + (ip & 0xFFFF)
+        for port in ports:
+            pending[(ip, port)] = deadline
+            order.append((deadline, (ip, port)))
+            c = part + port
+            c = (c >> 16) + (c & 0xFFFF)
+            c = (c >> 16) + (c & 0xFFFF)
+            pack_into("!H", tmpl, 2, port)
+            pack_into("!H", tmpl, 16, ~c & 0xFFFF)
+            try:
+                sendto(tmpl, (dst, 0))
+            except OSError:
+                send(bytes(tmpl), dst)
+        count += 1
+        if count % 64 == 0:
+            drain()
+            while len(pending) >= inflight:
+                select.select([raw], [], [], 0.01)
+                drain()
+                expire(monotonic())
+while pending:
+    select.select([raw], [], [], 0.02)
+    drain()
+    expire(time.monotonic())
+"""
+
+
+async def _scan_processes(nets: list, opts: dict, processes: int, concurrency: int, devices: list, *,
+                          method: str = "connect") -> None:  # fmt: skip
+    """The connect phase in ``processes`` child scanners (one SYN scanner with ``method='syn'``); each address they
+    report is probed here as it arrives."""
+    queue: asyncio.Queue = asyncio.Queue()
+    inflight = max(1, concurrency // processes) if method == "connect" else SYN_INFLIGHT
+    children = []
+    for k in range(processes):
+        args = {"nets": [str(n) for n in nets], "ports": opts["ports"], "timeout": opts["timeout"],
+                "inflight": inflight, "k": k, "n": processes}  # fmt: skip
+        source = SYN_SCANNER if method == "syn" else SCANNER
+        children.append(await asyncio.create_subprocess_exec(sys.executable, "-c", source, json.dumps(args),
+                                                             stdout=asyncio.subprocess.PIPE,
+                                                             stderr=asyncio.subprocess.PIPE))  # fmt: skip
+
+    async def read(child):
+        async for line in child.stdout:
+            address, ports = line.decode().split()
+            await queue.put((address, [int(p) for p in ports.split(",")]))
+        err = (await child.stderr.read()).decode(errors="replace").strip()
+        if await child.wait() != 0:
+            raise OSError(f"a scanner process failed: {err[-500:]}")
+
+    async def probe():
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            devices.append(await _probe_one(item[0], item[1], opts))
+
+    probers = [asyncio.ensure_future(probe()) for _prober in range(max(1, min(concurrency, 256)))]
+    try:
+        await asyncio.gather(*(read(c) for c in children))
+    finally:
+        for _prober in probers:
+            queue.put_nowait(None)
+        await asyncio.gather(*probers)
+        for c in children:
+            if c.returncode is None:
+                c.kill()
+                await c.wait()
+
+
+def raw_allowed() -> bool:
+    """Whether this process may open a raw TCP socket (root or CAP_NET_RAW): the SYN scanner's condition."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).close()
+        return True
+    except OSError:
+        return False
+
+
+def fit_concurrency(wanted: int, targets_count: int, per_worker: int) -> int:
+    """Workers to run: at most MAX_CONCURRENCY and the targets, and what the open-file limit allows with
+    ``per_worker`` sockets each (the soft limit is raised toward the hard limit when it is too low)."""
+    import resource
+
+    need = max(1, min(wanted, MAX_CONCURRENCY, targets_count))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want_fds = need * per_worker + 64
+    if soft != resource.RLIM_INFINITY and soft < want_fds:
+        target = want_fds if hard == resource.RLIM_INFINITY else min(hard, want_fds)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        need = max(1, min(need, (soft - 64) // per_worker))
+    return need
+
+
+def check_options(opts: dict) -> dict:
+    """Validate and complete the scan options (ValueError on bad input); returns a new dict."""
+    o = dict(opts)
+    ports = list(dict.fromkeys(o.get("ports") or [16992, 16993]))
+    bad = [p for p in ports if p not in AMT_PORTS]
+    if bad:
+        raise ValueError(f"ports {bad} are not AMT ports: use {', '.join(map(str, AMT_PORTS))}")
+    o["ports"] = ports
+    if not 0 < float(o.get("timeout", 2.0)) <= 60:
+        raise ValueError(f"timeout must be more than 0 and at most 60 seconds, not {o.get('timeout')}")
+    o["timeout"] = float(o.get("timeout", 2.0))
+    o["host_timeout"] = float(o.get("host_timeout") or 30.0)
+    if o["host_timeout"] < o["timeout"]:
+        raise ValueError(f"host_timeout ({o['host_timeout']:g} s) must be at least timeout ({o['timeout']:g} s)")
+    if int(o.get("concurrency", 512)) < 1:
+        raise ValueError("concurrency must be at least 1")
+    o.setdefault("wsman_port", 16992)
+    if o["wsman_port"] not in (16992, 16993):
+        raise ValueError(f"wsman_port must be 16992 or 16993, not {o['wsman_port']}")
+    if bool(o.get("username")) != bool(o.get("password")):
+        raise ValueError("username and password go together: give both for WS-MAN, or neither")
+    if o.get("ca_file") and not os.path.isfile(o["ca_file"]):
+        raise ValueError(f"ca_file {o['ca_file']} does not exist: give the PEM file of the CA that issued the AMT "
+                         "certificates")  # fmt: skip
+    o["tls_any"] = tls_context(False)
+    o["tls_wsman"] = tls_context(bool(o.get("validate_certs", True)), o.get("ca_file"))
+    return o
+
+
+def summarize(devices: list[dict]) -> dict:
+    """Counts by support class, version, provisioning state, and devices with an error."""
+    out = {"devices": len(devices), "support_class": {}, "version": {}, "provisioning_state": {}, "errors": 0}
+    for d in devices:
+        out["support_class"][d["support_class"]] = out["support_class"].get(d["support_class"], 0) + 1
+        v = d["version"] or "unknown"
+        out["version"][v] = out["version"].get(v, 0) + 1
+        s = d["provisioning_state"] or "unknown"
+        out["provisioning_state"][s] = out["provisioning_state"].get(s, 0) + 1
+        out["errors"] += 1 if d["error"] else 0
+    return out
+
+
+def discover(options: dict) -> dict:
+    """Run a discovery: ``options`` as the module's parameters. Returns ``{devices, summary, scanned, elapsed_s,
+    concurrency}``; ValueError on bad input before anything is sent."""
+    nets, total = plan_targets(options["targets"], int(options.get("max_targets") or 65536),
+                               bool(options.get("allow_large")))  # fmt: skip
+    opts = check_options(options)
+    concurrency = fit_concurrency(int(opts.get("concurrency", 512)), total, len(opts["ports"]) + 1)
+    processes = int(opts.get("processes") or 0)
+    if processes < 1:  # auto: one scanner per CPU for a large scan, else the event loop alone
+        processes = min(os.cpu_count() or 1, 8) if total >= PARALLEL_FROM else 1
+    processes = max(1, min(processes, total))
+    method = opts.get("scan_method") or "auto"
+    if method == "auto":  # full connects: no half-open connections to devices unless asked for
+        method = "connect"
+    if method == "syn":
+        if not raw_allowed():
+            raise ValueError("scan_method=syn needs root or CAP_NET_RAW (a raw socket); use connect or auto")
+        processes = 1
+    devices: list[dict] = []
+    start = time.monotonic()
+
+    async def _run():
+        if processes > 1 or method == "syn":
+            await _scan_processes(nets, opts, processes, concurrency, devices, method=method)
+            return
+        addresses = iter_addresses(nets)
+        await asyncio.gather(*(_worker(addresses, opts["ports"], opts, devices) for _worker_no in range(concurrency)))
+
+    asyncio.run(_run())
+    devices.sort(key=lambda d: int(ipaddress.ip_address(d["address"])))
+    return {"devices": devices, "summary": summarize(devices), "scanned": total,
+            "elapsed_s": round(time.monotonic() - start, 3), "concurrency": concurrency,
+            "processes": processes, "scan_method": method}  # fmt: skip
