@@ -75,29 +75,19 @@ _MAX_ENV_SCRIPT = 30000  # one environment variable holds 32767 characters
 
 
 # --- input --------------------------------------------------------------------------------------------------------
-def check_ipv4(value, what: str) -> str:
-    """A dotted-quad IPv4 address as text (oob_ipv4: IPv6 is refused, out of band management is IPv4 only)."""
-    return ipv4(value, what)
-
-
-def check_domain(value, what: str = "domain_name") -> str:
-    """A DNS name (RFC 1123 labels) in lower case without the final dot."""
-    return dns_name(value, what)
-
-
 def check_scope(scope: dict) -> dict:
     """The scope as the backend uses it: network (CIDR), scope_id, dns_servers, domain_name, ddns_enabled."""
     if not isinstance(scope, dict):
         raise ValueError(f"a scope must be a dict with network, scope_id, dns_servers, domain_name, not {scope!r}")
     network = check_network(scope.get("network"), "network")
-    scope_id = check_ipv4(scope.get("scope_id") or network.network_address, f"scope_id of {network}")
+    scope_id = ipv4(scope.get("scope_id") or network.network_address, f"scope_id of {network}")
     if scope_id != str(network.network_address):
         raise ValueError(f"scope_id {scope_id} is not the subnet address of {network}: a Windows DHCP scope is named "
                          f"by its subnet address ({network.network_address})")  # fmt: skip
     servers = scope.get("dns_servers")
     if isinstance(servers, str) or not servers:
         raise ValueError(f"dns_servers of {network} must be a non-empty list of IPv4 addresses (option 006, in order)")
-    dns_servers = [check_ipv4(server, f"dns_servers of {network}:") for server in servers]
+    dns_servers = [ipv4(server, f"dns_servers of {network}:") for server in servers]
     if len(set(dns_servers)) != len(dns_servers):
         raise ValueError(f"dns_servers of {network} lists an address twice: {', '.join(dns_servers)}")
     ddns = scope.get("ddns") if scope.get("ddns") is not None else {"enabled": True}
@@ -112,7 +102,7 @@ def check_scope(scope: dict) -> dict:
         "network": str(network),
         "scope_id": scope_id,
         "dns_servers": dns_servers,
-        "domain_name": check_domain(scope.get("domain_name"), f"domain_name of {network}"),
+        "domain_name": dns_name(scope.get("domain_name"), f"domain_name of {network}"),
         "ddns_enabled": ddns.get("enabled", True),
     }
 
@@ -459,7 +449,7 @@ _APPLY_TAIL = r"""  '{"done":' + $done + ',"failed":null}'
 
 def read_script(scope_ids: list) -> str:
     """The read script for these scope ids (validated IPv4 addresses)."""
-    ids = ", ".join(ps_quote(check_ipv4(scope_id, "scope_id")) for scope_id in scope_ids)
+    ids = ", ".join(ps_quote(ipv4(scope_id, "scope_id")) for scope_id in scope_ids)
     return _compact(_READ_SCRIPT.replace("__JSON__", _PS_JSON).replace("__IDS__", ids))
 
 
@@ -470,7 +460,7 @@ def _compact(script: str) -> str:
 
 def command_lines(method: str, scope_id: str, key: str, value) -> list:
     """The PowerShell line(s) that set one setting of one scope (values validated, then quoted)."""
-    quoted = ps_quote(check_ipv4(scope_id, "scope_id"))
+    quoted = ps_quote(ipv4(scope_id, "scope_id"))
     if method == "cmdlets":
         line = _cmdlet_line(quoted, key, value)
     elif method == "netsh":
@@ -482,10 +472,10 @@ def command_lines(method: str, scope_id: str, key: str, value) -> list:
 
 def _cmdlet_line(quoted: str, key: str, value) -> str:
     if key == "option_006":
-        servers = ", ".join(ps_quote(check_ipv4(server, "option_006:")) for server in value)
+        servers = ", ".join(ps_quote(ipv4(server, "option_006:")) for server in value)
         line = f"Set-DhcpServerv4OptionValue -ScopeId {quoted} -DnsServer {servers}"
     elif key == "option_015":
-        line = f"Set-DhcpServerv4OptionValue -ScopeId {quoted} -DnsDomain {ps_quote(check_domain(value))}"
+        line = f"Set-DhcpServerv4OptionValue -ScopeId {quoted} -DnsDomain {ps_quote(dns_name(value, 'option_015'))}"
     elif key == "ddns":
         parameters = []
         if "ddns_dynamic_updates" in value:
@@ -505,11 +495,9 @@ def _cmdlet_line(quoted: str, key: str, value) -> str:
 def _netsh_line(quoted: str, key: str, value) -> str:
     prefix = f"N dhcp server scope {quoted}"
     if key == "option_006":
-        line = (
-            f"{prefix} set optionvalue 006 IPADDRESS {' '.join(ps_quote(check_ipv4(v, 'option_006:')) for v in value)}"
-        )
+        line = f"{prefix} set optionvalue 006 IPADDRESS {' '.join(ps_quote(ipv4(v, 'option_006:')) for v in value)}"
     elif key == "option_015":
-        line = f"{prefix} set optionvalue 015 STRING {ps_quote(check_domain(value))}"
+        line = f"{prefix} set optionvalue 015 STRING {ps_quote(dns_name(value, 'option_015'))}"
     elif key == "ddns":
         if len(value) != 4 or any(flag not in ("0", "1") for flag in value):
             raise ValueError(f"set dnsconfig takes four 0|1 flags, not {value!r}")
@@ -703,7 +691,7 @@ class WindowsDhcp:
         per_scope: dict = {}
         for change in changes:
             network = str(check_network(change.get("network"), "network"))
-            scope_id = check_ipv4(change.get("scope_id"), f"scope_id of {network}")
+            scope_id = ipv4(change.get("scope_id"), f"scope_id of {network}")
             if scope_id != str(ipaddress.IPv4Network(network).network_address):
                 raise ValueError(f"scope_id {scope_id} is not the subnet address of {network}")
             key, after = change.get("key"), change.get("after")
@@ -719,9 +707,9 @@ class WindowsDhcp:
             elif key == "option_006":
                 if isinstance(after, str) or not after:
                     raise ValueError(f"option_006 of {network} must be a non-empty list of IPv4 addresses")
-                after = [check_ipv4(server, f"option_006 of {network}:") for server in after]
+                after = [ipv4(server, f"option_006 of {network}:") for server in after]
             elif key == "option_015":
-                after = check_domain(after, f"option_015 of {network}")
+                after = dns_name(after, f"option_015 of {network}")
             elif key == "ddns_dynamic_updates":
                 if after not in DYNAMIC_UPDATES:
                     raise ValueError(f"ddns_dynamic_updates of {network} must be one of {', '.join(DYNAMIC_UPDATES)}, "

@@ -250,7 +250,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.oob_checks import check, run_and_exit, summary
 from ansible.module_utils.oob_ipv4 import check_address, check_network
-from ansible.module_utils.oob_port_matrix import probe_targets
+from ansible.module_utils.oob_port_matrix import check_port, probe_targets
 
 STATUSES = ("open", "refused", "filtered", "unreachable", "error")
 UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
@@ -313,15 +313,9 @@ def matrix_flows(m: dict) -> list[dict]:
             flows.append(flow)
     for dest in dict.fromkeys(f["dest"] for f in flows):
         for port in m["closed_ports"]:
-            flows.append({"id": "outside-matrix", "dest": dest, "port": _port(port, "matrix.closed_ports"),
+            flows.append({"id": "outside-matrix", "dest": dest, "port": check_port(port, "matrix.closed_ports: port"),
                           "proto": "tcp", "row": "network_ports", "seed": "", "expect": "closed"})  # fmt: skip
     return flows
-
-
-def _port(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ValueError(f"{what}: port {value!r} is outside 1-65535")
-    return value
 
 
 def _count(dest, what: str) -> int:
@@ -352,13 +346,14 @@ def targets(p: dict) -> list[dict]:
     wanted = []
     for i, f in enumerate([*(p["flows"] or []), *(matrix_flows(p["matrix"]) if p.get("matrix") else [])]):
         what = f"flows[{i}] ({f['id']})"
-        wanted.append((f["id"], f["dest"], _port(f["port"], what), f["row"], f.get("seed") or "", f.get("expect"),
-                       what))  # fmt: skip
+        port_no = check_port(f["port"], f"{what}: port")
+        wanted.append((f["id"], f["dest"], port_no, f["row"], f.get("seed") or "", f.get("expect"), what))
     if bool(p["destinations"]) != bool(p["ports"]):
         raise ValueError("destinations and ports go together: give both (each destination is probed on each port)")
     for i, dest in enumerate(p["destinations"] or []):
         for j, port in enumerate(p["ports"]):
-            wanted.append((p["id"], dest, _port(port, f"ports[{j}]"), p["row"], "", p["expect"], f"destinations[{i}]"))
+            port_no = check_port(port, f"ports[{j}]: port")
+            wanted.append((p["id"], dest, port_no, p["row"], "", p["expect"], f"destinations[{i}]"))
     if not wanted:
         raise ValueError("nothing to probe: give flows, matrix, or destinations and ports")
     total = 0
