@@ -5,8 +5,8 @@
 - an enterprise CA enrollment service ``LAB-CA`` (``pKIEnrollmentService``) with its CA certificate (RSA 2048, or
   4096 for the negative check) publishing ``WebServer``
 - the primary site server's computer account ``SCCM01$`` and the out of band service point's ``OOBSP$``, with a lab
-  password, so tests can act as them
-- DNS A records for the service point, the site server and the console
+  password, so tests can act as them, and the simulated AMT computers' accounts ``AMT1$``..``AMT3$`` (domain members)
+- DNS A records for the service point, the site server, the console and the AMT computers
 - the reverse zone of the server subnet (``100.51.198.in-addr.arpa``) when provisioning did not make it, with PTR
   records for the service point and the console
 
@@ -143,6 +143,18 @@ def seed_lab(options: dict) -> None:
                     "unicodePwd": f'"{C.SITE_SERVER_PASSWORD}"'.encode("utf-16-le"),
                 },
             )
+        # The simulated AMT computers are domain members (their operating system's computer account), as the seed
+        # requires: "Workgroup computers" cannot be provisioned.
+        for host in C.AMT_HOSTS:
+            conn.add(
+                f"CN={host.upper()},CN=Computers,{base}",
+                attributes={
+                    "objectClass": ["top", "person", "organizationalPerson", "user", "computer"],
+                    "sAMAccountName": f"{host.upper()}$",
+                    "userAccountControl": 4096,
+                    "dNSHostName": f"{host}.{C.FORESTS['lab']['dns']}",
+                },
+            )
     finally:
         conn.unbind()
 
@@ -152,6 +164,7 @@ def seed_all(options: dict) -> None:
         C.SERVICE_POINT["fqdn"]: C.SERVICE_POINT["ip"],
         C.SITE_SERVER["fqdn"]: C.SITE_SERVER["ip"],
         C.CONSOLE["fqdn"]: C.CONSOLE["ip"],
+        **{f"{host}.{C.FORESTS['lab']['dns']}": ip for host, ip in C.AMT_HOSTS.items()},
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
         jobs = [pool.submit(add_dns_record, fqdn.split(".")[0], ip) for fqdn, ip in records.items()]

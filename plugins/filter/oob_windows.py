@@ -25,7 +25,7 @@ ROWS = {
     "kb942841": "server2003_sp2_kb942841",
     "msxml6": "console_msxml6",
     "telnet_client": "console_telnet_client",
-    "os": "supported_os",
+    "os": "server2003_sp2_kb942841",  # the supported operating systems of the host's roles (the same row)
 }
 
 

@@ -94,6 +94,37 @@ def support_class(version) -> str:
     return "unsupported"
 
 
+ROW_VERSION = "amt_supported_version"
+TRANSLATOR_URL = "http://go.microsoft.com/fwlink/?LinkId=108363"
+
+
+def device_checks(devices: list[dict]) -> list[dict]:
+    """The readiness rows of discovered devices (seed row "A supported version of Intel AMT"): native is a pass, the
+    translator's range a warning (reduced functionality through Intel's WS-MAN Translator), older firmware a failure,
+    an unknown version a skip (a header without a version and no WS-MAN credentials)."""
+    rows = []
+    for d in devices:
+        if not d.get("amt"):
+            continue
+        name = d.get("fqdn") or d["address"]
+        where = f"{name} ({d['address']})" if d.get("fqdn") else d["address"]
+        said = f"AMT {d.get('version')} (from {d.get('version_source') or 'nowhere'})"
+        cls = d.get("support_class") or "unknown"
+        why = d.get("error") or "no WS-MAN credentials and no version in the Server header"
+        status, evidence, remedy = {
+            "native": ("pass", f"{where}: {said}, which ConfigMgr 2007 SP1 manages natively (3.2.1 and later)", ""),
+            "translator": ("warn", f"{where}: {said}, older than 3.2.1: manageable only through Intel's WS-MAN "
+                           f"Translator, with reduced functionality", f"deploy the translator ({TRANSLATOR_URL}) "
+                           "or upgrade the firmware to 3.2.1 or later"),
+            "unsupported": ("fail", f"{where}: {said}: ConfigMgr 2007 SP1 does not support it, not even through "
+                            "the translator", "upgrade the AMT firmware"),
+        }.get(cls, ("skip", f"{where}: AMT answered but its version is unknown ({why})", "give the AMT credentials "
+                    "(oob_amt_discovery.username/password) so WS-MAN can read the version"))  # fmt: skip
+        rows.append({"id": f"amt.device.{d['address']}.version", "row": ROW_VERSION, "status": status,
+                     "evidence": evidence, "remedy": remedy})  # fmt: skip
+    return rows
+
+
 # --- Digest authentication (RFC 2617, RFC 7616) --------------------------------------------------------------------
 
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')

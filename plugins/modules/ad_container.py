@@ -158,6 +158,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+checks:
+  description: >-
+    The readiness row of each domain (id C(ad.container.<domain>), row C(ad_container)), from the state read before
+    any change - pass when nothing is to be done, fail naming a missing container or the ACEs that differ.
+  returned: success
+  type: list
+  elements: dict
+failed_checks:
+  description: The checks that failed.
+  returned: success
+  type: list
+  elements: dict
+warned_checks:
+  description: The checks that warned (none).
+  returned: success
+  type: list
+  elements: dict
 principal_sid:
   description: The SID the rights are granted to.
   returned: success
@@ -208,6 +225,7 @@ from ansible.module_utils.oob_ad_container import (
     protection_ace,
     read_token,
 )
+from ansible.module_utils.oob_checks import check, summary
 from ansible.module_utils.oob_ldap import (
     LdapError,
     check_settings,
@@ -249,6 +267,9 @@ def argument_spec() -> dict:
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     return spec
+
+
+REMEDY = "playbooks/ad.yml (--tags area::ad): creates the container and sets the site server's rights"
 
 
 class Domain:
@@ -372,6 +393,37 @@ def _create_line(dn: str, domain: Domain, params: dict) -> str:
     return f"create {dn}{protected}\n"
 
 
+def domain_check(domain: Domain, params: dict) -> dict:
+    """The readiness row of one domain (seed row ``ad_container``), from the state read before any change: a pass
+    when nothing is to be done, else a failure naming what is missing or wrong."""
+    cid, who = f"ad.container.{domain.dns_name}", params["principal"]
+    if params["state"] == "absent":
+        return check(cid, "ad_container", "skip", f"{domain.dns_name}: state=absent removes {who}'s rights")
+    if domain.missing:
+        return check(
+            cid,
+            "ad_container",
+            "fail",
+            f"{domain.dn} does not exist in {domain.dns_name}"
+            + (f" (nor {', '.join(domain.missing[1:])})" if len(domain.missing) > 1 else ""),
+            REMEDY,
+        )
+    wrong = [f"missing {a.to_sddl()}" for a in domain.plan["added"]]
+    wrong += [f"to remove {a.to_sddl()}" for a in domain.plan["removed"]]
+    if wrong:
+        return check(
+            cid,
+            "ad_container",
+            "fail",
+            f"{domain.dn} in {domain.dns_name}: the explicit ACEs of {who} "
+            f"({params['rights']}) and the deletion protection differ: {'; '.join(wrong)}",
+            REMEDY,
+        )
+    return check(cid, "ad_container", "pass", f"{domain.dn} exists in {domain.dns_name} with {who}'s "
+                 f"{params['rights']} ACEs" + (" and protection from deletion" if params["protect_from_deletion"]
+                                              else ""))  # fmt: skip
+
+
 def run(module: AnsibleModule) -> dict:
     params = module.params
     merge_connection(params)
@@ -440,6 +492,7 @@ def run(module: AnsibleModule) -> dict:
         "changed": changed,
         "principal_sid": sid,
         "diff": diffs,
+        **summary([domain_check(d, params) for d in results]),
         "containers": [
             {
                 "domain": d.dns_name,

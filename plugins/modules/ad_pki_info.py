@@ -129,7 +129,7 @@ checks:
         days)"
       remedy: ""
     - id: pki.template.ConfigMgrAMTWebServer.enroll.SCCM01$
-      row: enterprise_ca
+      row: oob_certificates
       status: fail
       evidence: "SCCM01$ (S-1-5-21-1-2-3-1103) cannot enroll on template ConfigMgrAMTWebServer: Enroll is denied to
         its group S-1-5-21-1-2-3-515 by (OD;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;;S-1-5-21-1-2-3-515), which comes
@@ -342,10 +342,15 @@ def _ca_checks(ca: str, entry: dict | None, pks: str, params: dict, now: datetim
                          "lifetime")]  # fmt: skip
 
 
+# "The out of band service point and each desktop computer ... must have specific public key infrastructure (PKI)
+# certificates": the enrollers' rights on the templates that issue them
+ROW_CERTIFICATES = "oob_certificates"
+
+
 def _enroll_check(template: str, name: str, dacl, state: dict) -> dict:
     cid, remedy = f"pki.template.{template}.enroll.{name}", ENROLLMENT_REMEDY.format(who=name, template=template)
     if name in state["missing"]:
-        return check(cid, "enterprise_ca", False, f"{name} cannot enroll on template {template}: "
+        return check(cid, ROW_CERTIFICATES, False, f"{name} cannot enroll on template {template}: "
                      f"{state['missing'][name]}", "create the account, or fix required_enrollers")  # fmt: skip
     sid = state["sids"][name]
     token = state["tokens"][sid]
@@ -355,7 +360,7 @@ def _enroll_check(template: str, name: str, dacl, state: dict) -> dict:
         via = "itself" if decision["sid"] == sid else f"its group {decision['sid']}"
         return check(
             cid,
-            "enterprise_ca",
+            ROW_CERTIFICATES,
             True,
             f"{who} can enroll on template {template}: Enroll allowed to {via} by {decision['ace']}",
         )
@@ -364,7 +369,7 @@ def _enroll_check(template: str, name: str, dacl, state: dict) -> dict:
     else:
         whose = "itself" if decision["sid"] == sid else f"its group {decision['sid']}"
         why = f"Enroll is denied to {whose} by {decision['ace']}, which comes before any allow"
-    return check(cid, "enterprise_ca", False, f"{who} cannot enroll on template {template}: {why}", remedy)
+    return check(cid, ROW_CERTIFICATES, False, f"{who} cannot enroll on template {template}: {why}", remedy)
 
 
 def _escalations(name: str, attrs: dict, on: list[str], accepted: list[str], managed: bool) -> tuple:
@@ -399,7 +404,7 @@ def _template_checks(name: str, entry: dict | None, pks: str, params: dict, stat
         )
         rows += [check(f"{prefix}.{what}", row, "skip", gone, see) for what, row in dependent]
         rows += [
-            check(f"{prefix}.enroll.{who}", "enterprise_ca", "skip", gone, see) for who in enrollers_for(params, name)
+            check(f"{prefix}.enroll.{who}", ROW_CERTIFICATES, "skip", gone, see) for who in enrollers_for(params, name)
         ]
         return rows, []
     attrs = entry["attributes"]
@@ -421,7 +426,7 @@ def _template_checks(name: str, entry: dict | None, pks: str, params: dict, stat
                       "the site server"))  # fmt: skip
     if dacl is None:
         unreadable = f"the DACL of template {name} cannot be read (see {prefix}.escalation)"
-        rows += [check(f"{prefix}.enroll.{who}", "enterprise_ca", "skip", unreadable, see)
+        rows += [check(f"{prefix}.enroll.{who}", ROW_CERTIFICATES, "skip", unreadable, see)
                  for who in enrollers_for(params, name)]  # fmt: skip
     else:
         rows += [_enroll_check(name, who, dacl, state) for who in enrollers_for(params, name)]

@@ -201,6 +201,23 @@ devices:
       description: What went wrong with this device (malformed answer, TLS failure, refused credentials, deadline),
         or null.
       type: str
+checks:
+  description: >-
+    Readiness rows (id, row, status, evidence, remedy), one per AMT device - pass for native firmware, warn for the
+    translator's range, fail for older firmware, skip for an unknown version.
+  returned: success
+  type: list
+  elements: dict
+failed_checks:
+  description: The checks that failed.
+  returned: success
+  type: list
+  elements: dict
+warned_checks:
+  description: The checks that warned.
+  returned: success
+  type: list
+  elements: dict
 summary:
   description: Counts of devices by support class, version and provisioning state, and devices with an error.
   returned: success
@@ -230,8 +247,9 @@ scan_method:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.oob_amt import device_checks
 from ansible.module_utils.oob_amt_scan import discover
-from ansible.module_utils.oob_checks import run_and_exit
+from ansible.module_utils.oob_checks import run_and_exit, summary
 
 
 def argument_spec() -> dict:
@@ -262,7 +280,7 @@ def run(module: AnsibleModule) -> dict:
         result = discover(dict(module.params))
     except OSError as exc:  # pragma: no cover - per-device errors are results; this is the event loop itself
         raise ScanError(f"the scan could not run: {exc}") from None
-    return {"changed": False, **result}
+    return {"changed": False, **result, **summary(device_checks(result["devices"]))}
 
 
 def main() -> None:

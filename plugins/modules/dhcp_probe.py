@@ -223,17 +223,19 @@ checks:
   description:
     - With O(expect) only (an empty list otherwise). Every check with its id, the seed row it belongs to, status
       (V(pass), V(fail), V(skip)), evidence naming each server and what it offered, and remedy.
-    - "Ids: C(dhcp.answer) (row C(dhcp_active_scope)); C(dhcp.option_006) and C(dhcp.option_015) (row
-      C(dhcp_scope_options)), one per option given in O(expect), over every answer."
-    - "Rows: C(dhcp_active_scope) DHCP server with an active scope; C(dhcp_scope_options) For DHCP, ensure that the
-      DHCP scope options include DNS servers (006) and Domain name (015) and that the DHCP server dynamically updates
-      DNS with the computer resource record."
+    - "Ids: C(dhcp.answer) (row C(dhcp_active_scope)); C(dhcp.ipv4) (row C(ipv4_only), the subnet is served over
+      IPv4); C(dhcp.no_dot1x) (row C(dot1x), an answer came without 802.1X authentication); C(dhcp.option_006) and
+      C(dhcp.option_015) (row C(dhcp_options_006_015_ddns)), one per option given in O(expect), over every answer."
+    - "Rows: C(dhcp_active_scope) DHCP server with an active scope; C(dhcp_options_006_015_ddns) For DHCP, ensure that
+      the DHCP scope options include DNS servers (006) and Domain name (015) and that the DHCP server dynamically
+      updates DNS with the computer resource record; C(ipv4_only) IPv6 is not supported; C(dot1x) 802.1X
+      environments are not natively supported."
   returned: success
   type: list
   elements: dict
   sample:
     - id: dhcp.option_006
-      row: dhcp_scope_options
+      row: dhcp_options_006_015_ddns
       status: fail
       evidence: "server 198.51.100.11 (DHCPOFFER through relay 203.0.113.1) offered option 006 198.51.100.12;
         expected 198.51.100.10"
@@ -258,7 +260,9 @@ from ansible.module_utils.oob_dhcp_client import DhcpProbeError, probe
 from ansible.module_utils.oob_dhcp_wire import encode_name
 
 ROW_SCOPE = "dhcp_active_scope"
-ROW_OPTIONS = "dhcp_scope_options"
+ROW_OPTIONS = "dhcp_options_006_015_ddns"
+ROW_IPV4 = "ipv4_only"
+ROW_DOT1X = "dot1x"
 MAX_TIMEOUT = 300
 
 
@@ -348,9 +352,16 @@ def option_checks(rows: list[dict], expect: dict, sent: str) -> list[dict]:
                 checks.append(check(f"dhcp.option_{code}", ROW_OPTIONS, "skip",
                                     f"option {code} cannot be checked: no answer (see dhcp.answer)",
                                     "see the failed check named"))  # fmt: skip
+        checks += [check(cid, row, "skip", "no DHCP answer to tell it from (see dhcp.answer)", "see dhcp.answer")
+                   for cid, row in (("dhcp.ipv4", ROW_IPV4), ("dhcp.no_dot1x", ROW_DOT1X))]  # fmt: skip
         return checks
     offered = "; ".join(f"{_who(r)} offered {r['offered_address'] or 'no address'}" for r in rows)
-    checks = [check("dhcp.answer", ROW_SCOPE, "pass", f"{len(rows)} answer(s) to {sent}: {offered}")]
+    checks = [
+        check("dhcp.answer", ROW_SCOPE, "pass", f"{len(rows)} answer(s) to {sent}: {offered}"),
+        check("dhcp.ipv4", ROW_IPV4, "pass", f"the AMT subnet is served over IPv4 (DHCPv4): {offered}"),
+        check("dhcp.no_dot1x", ROW_DOT1X, "pass", f"the probe's port got DHCP answers without 802.1X "
+              f"authentication, so it does not enforce 802.1X (such a port forwards nothing before it): {offered}"),
+    ]  # fmt: skip
     servers = ", ".join(dict.fromkeys(r["server_id"] or r["source"] for r in rows))
     if expect["dns_servers"] is not None:
         want = list(expect["dns_servers"])

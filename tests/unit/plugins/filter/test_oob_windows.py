@@ -56,7 +56,7 @@ def test_decision_table(version, sp, kind, roles, supported, needs, managed):
 def test_an_unsupported_host_is_one_failed_row_not_an_error():
     decision = oob_windows_plan(facts("5.2.3790", 0, "server"), ["service_point"])
     [row] = oob_windows_readiness(decision, "sp01", {})
-    assert row["status"] == "fail" and row["row"] == "supported_os" and "Service Pack 2" in row["evidence"]
+    assert row["status"] == "fail" and row["row"] == "server2003_sp2_kb942841" and "Service Pack 2" in row["evidence"]
 
 
 def test_rows_for_what_was_found():

@@ -110,7 +110,7 @@ def test_no_answer_with_expect_is_a_failed_check_not_a_module_failure(run_module
     answered = checks["dhcp.answer"]
     assert "no DHCP server answered" in answered["evidence"] and "relays DHCP" in answered["remedy"]
     skipped = [(checks[i]["status"], checks[i]["row"]) for i in ("dhcp.option_006", "dhcp.option_015")]
-    assert skipped == [("skip", "dhcp_scope_options")] * 2
+    assert skipped == [("skip", "dhcp_options_006_015_ddns")] * 2
     assert [c["id"] for c in result["failed_checks"]] == ["dhcp.answer"]
 
 
@@ -145,7 +145,8 @@ def test_an_offer_through_the_relay_is_reported_and_passes(run_module, fake):
         "elapsed_ms": 2.1,
     }
     assert [(c["id"], c["status"]) for c in result["checks"]] == [
-        ("dhcp.answer", "pass"), ("dhcp.option_006", "pass"), ("dhcp.option_015", "pass")]  # fmt: skip
+        ("dhcp.answer", "pass"), ("dhcp.ipv4", "pass"), ("dhcp.no_dot1x", "pass"), ("dhcp.option_006", "pass"),
+        ("dhcp.option_015", "pass")]  # fmt: skip
     evidence = rows(result)["dhcp.option_006"]["evidence"]
     assert f"server {KEA} (DHCPOFFER through relay {RELAY}) offered option 006 198.51.100.10" in evidence
     assert result["failed_checks"] == [] and result["changed"] is False
@@ -178,7 +179,7 @@ def test_missing_or_different_options_fail_naming_the_server_and_what_it_offered
     status, result = run_module(dhcp_probe.main, {"interface": "eth0", "expect": EXPECT})
     assert status == "exit"
     row = rows(result)[check_id]
-    assert row["status"] == "fail" and row["row"] == "dhcp_scope_options"
+    assert row["status"] == "fail" and row["row"] == "dhcp_options_006_015_ddns"
     assert evidence in row["evidence"] and remedy in row["remedy"], row
     assert [c["id"] for c in result["failed_checks"]] == [check_id]
 
