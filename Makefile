@@ -19,7 +19,7 @@ VAULT_ID ?= $(if $(filter lab,$(ENV)),lab@inventories/lab/vault-password.txt,$(E
 PLAYBOOK := ansible-playbook -i inventories/$(ENV) --vault-id $(VAULT_ID)
 
 .PHONY: help deps demo test lint unit integration molecule sanity bench lab-up lab-down lab-status clean \
-	converge check verify ee
+	converge check verify remediate ee
 
 help:
 	@echo "make demo         set up everything, bring the lab up, run playbooks/site.yml against it"
@@ -27,6 +27,7 @@ help:
 	@echo "make deps         Debian packages, .venv, collections (what demo and test do first)"
 	@echo "make lab-up | lab-down | lab-status    the lab (LAB_OPTS='--ca-key-size 4096' ...)"
 	@echo "make converge | check | verify [ENV=<env>]   site.yml; site.yml --check --diff (drift); verify.yml"
+	@echo "make remediate [ENV=<env>] [REMEDIATE_OPTS=--check]   remediate.yml: drift per requirement, fixed"
 	@echo "make lint | unit | integration | molecule | sanity | bench (bench brings the lab up and leaves it up)"
 	@echo "make ee           the execution environment's build context for AWX (.cache/ee; offline) and its checks"
 
@@ -45,10 +46,14 @@ lab-status:
 demo: lab-up
 	$(PLAYBOOK) playbooks/site.yml --diff
 	@echo
-	@echo "Demo done: the lab is up (make lab-status), site.yml converged against it."
+	@cat reports/lab/latest/summary.txt
+	@echo
+	@echo "Demo done: the lab is up (make lab-status), site.yml converged against it; the readiness report is"
+	@echo "  $(CURDIR)/reports/lab/latest/readiness.html (and .json, .junit.xml beside it)."
 	@echo "Find drift (writes nothing):  make check"
 	@echo "Fix it:                       make converge"
 	@echo "Prove readiness:              make verify"
+	@echo "Drift, found and fixed:       make remediate   (scripts/remediate: exit 0 no drift, 10 fixed, 20 not)"
 	@echo "Tear the lab down:            make lab-down"
 
 converge: deps
@@ -59,6 +64,9 @@ check: deps
 
 verify: deps
 	$(PLAYBOOK) playbooks/verify.yml
+
+remediate: deps
+	@scripts/remediate $(ENV) $(if $(filter lab,$(ENV)),,--vault-id $(VAULT_ID)) $(REMEDIATE_OPTS)
 
 test: deps
 	@scripts/test
@@ -89,6 +97,7 @@ integration: lab-up
 
 molecule: deps
 	molecule test -s default   # the windows scenario runs from tests/integration (a JUnit skipped case without a host)
+	molecule test -s drift     # drift made behind the project's back: reported by a check run, fixed by one run
 
 sanity: deps
 	scripts/sanity

@@ -88,7 +88,8 @@ def med(values: list[float]) -> float:
 
 
 def ratio(a: float, b: float) -> float | None:
-    return round(a / b, 3) if b else None
+    """a / b; None when b is not positive, or a is negative (a difference lost in the noise)."""
+    return round(a / b, 3) if b > 0 and a >= 0 else None
 
 
 # a. site.yml against its ping floor ------------------------------------------------------------------------------

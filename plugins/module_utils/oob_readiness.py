@@ -189,6 +189,9 @@ def results(checks: list[dict], notes: dict | None = None, implemented: tuple | 
             raise ValueError(f"check {c.get('id')!r} names row {c.get('row')!r}, which is no requirement of the seed")
         if c.get("status") not in STATUSES:
             raise ValueError(f"check {c.get('id')!r}: status must be one of {', '.join(STATUSES)}")
+        missing = [k for k in ("id", "evidence") if not isinstance(c.get(k), str)]
+        if missing:
+            raise ValueError(f"check {c.get('id')!r} of row {c['row']}: {' and '.join(missing)} must be text")
         by_row[c["row"]].append(c)
     out = []
     for req in REQUIREMENTS:
@@ -248,7 +251,7 @@ def to_json(doc: dict) -> str:
 # ------------------------------------------------------------------------------------------------------ JUnit XML
 def _clean(text: str) -> str:
     """XML 1.0 cannot carry most control characters: evidence quoting a device's bytes could hold them."""
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "?", str(text))
 
 
 def to_junit(doc: dict) -> str:
@@ -257,7 +260,7 @@ def to_junit(doc: dict) -> str:
     rows = doc["requirements"]
     t = doc["totals"]
     suite = ET.Element("testsuite", {
-        "name": f"oob-prep readiness ({doc.get('environment', '')})", "tests": str(t["total"]),
+        "name": _clean(f"oob-prep readiness ({doc.get('environment', '')})"), "tests": str(t["total"]),
         "failures": str(t["fail"]), "errors": "0", "skipped": str(t["skip"]), "timestamp": doc.get("generated", ""),
     })  # fmt: skip
     for r in rows:
@@ -281,7 +284,8 @@ def to_junit(doc: dict) -> str:
 
 # ------------------------------------------------------------------------------------------------ terminal summary
 def summary_lines(doc: dict, where: str = "") -> list[str]:
-    """One screen: the totals, then one line per requirement that is not a pass, then where the report is."""
+    """One screen: the totals, then one line per requirement (the first evidence of each that is not a pass), then
+    where the report is."""
     t = doc["totals"]
     lines = [
         f"Readiness of {doc.get('environment') or 'the estate'}: {doc['overall'].upper()} - "

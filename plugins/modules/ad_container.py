@@ -405,7 +405,7 @@ def domain_check(domain: Domain, params: dict) -> dict:
             "ad_container",
             "fail",
             f"{domain.dn} does not exist in {domain.dns_name}"
-            + (f" (nor {', '.join(domain.missing[1:])})" if len(domain.missing) > 1 else ""),
+            + (f" (nor {', '.join(domain.missing[:-1])})" if len(domain.missing) > 1 else ""),
             REMEDY,
         )
     wrong = [f"missing {a.to_sddl()}" for a in domain.plan["added"]]
@@ -479,6 +479,7 @@ def run(module: AnsibleModule) -> dict:
                 + (explicit_sddl_lines(domain.plan["aces"]) if domain_changed else explicit_sddl_lines(current)),
             })  # fmt: skip
             results.append(domain)
+        rows = [domain_check(d, params) for d in results]  # the state read, before anything is applied
         # 3. apply
         if changed and not module.check_mode:
             for domain in domains:
@@ -492,7 +493,7 @@ def run(module: AnsibleModule) -> dict:
         "changed": changed,
         "principal_sid": sid,
         "diff": diffs,
-        **summary([domain_check(d, params) for d in results]),
+        **summary(rows),
         "containers": [
             {
                 "domain": d.dns_name,

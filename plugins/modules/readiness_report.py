@@ -154,7 +154,7 @@ def argument_spec() -> dict:
 
 def _write(path: str, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
         fh.write(text)
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)

@@ -27,10 +27,18 @@ def printed_commands() -> list[str]:
 
 def test_the_demo_and_the_commands_it_prints_run_in_a_fresh_shell(lab):
     commands = printed_commands()
-    assert commands == ["make check", "make converge", "make verify", "make lab-down"], commands
+    assert commands == ["make check", "make converge", "make verify", "make remediate", "make lab-down"], commands
     demo = sh("make demo")
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-2000:]
     assert "Find drift (writes nothing):  make check" in demo.stdout
+    # the demo ends with the readiness report: a one-screen summary and where the report is
+    tail = demo.stdout[demo.stdout.rindex("PLAY RECAP") :]
+    summary = re.search(r"^Readiness of lab: (PASS|WARN) - .* of (\d+) requirements$", tail, re.M)
+    assert summary, tail[-3000:]
+    assert len(re.findall(r"^  (ok  |WARN|FAIL|skip) +\d+ [a-z0-9_]+", tail, re.M)) == int(summary.group(2))
+    report = re.search(r"^  (/\S+/reports/lab/latest/readiness\.html)", tail, re.M)
+    assert report and os.path.isfile(report.group(1)), tail[-3000:]
+    assert len(tail.splitlines()) <= 50, f"more than one screen: {len(tail.splitlines())} lines"
     for command in commands[:-1]:  # make lab-down would end the lab the other tests use: dry-run it
         proc = sh(command)
         assert proc.returncode == 0, f"{command}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"

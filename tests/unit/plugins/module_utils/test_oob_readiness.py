@@ -314,8 +314,12 @@ def test_a_bad_status_is_an_error(status):
 
 
 def test_evidence_puts_what_needs_a_person_first():
-    checks = [row("a", "network_ports", "pass", "A ok"), row("b", "network_ports", "skip", "B unknown"),
-              row("c", "network_ports", "fail", "C closed", "open C"), row("d", "network_ports", "warn", "D slow", "")]
+    checks = [
+        row("a", "network_ports", "pass", "A ok"),
+        row("b", "network_ports", "skip", "B unknown"),
+        row("c", "network_ports", "fail", "C closed", "open C"),
+        row("d", "network_ports", "warn", "D slow", ""),
+    ]
     r = result(checks, "network_ports")
     assert r["evidence"] == ["FAIL c: C closed", "WARN d: D slow", "SKIP b: B unknown", "PASS a: A ok"]
     # the checks' remedies first (once each), then the requirement's own
@@ -393,6 +397,12 @@ def test_junit_survives_control_characters_in_evidence():
     text = case.find("failure").text
     assert "bytes from the device:" in text and "end" in text
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", text)
+
+
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff"])
+def test_junit_survives_xml_noncharacters_in_evidence(char):
+    doc = mixed_doc([row("amt.3", "ca_key_length", "fail", f"decoded badly: {char} end")])
+    ET.fromstring(to_junit(doc))
 
 
 class Page(HTMLParser):

@@ -116,6 +116,13 @@ def test_a_row_no_requirement_has_fails_clearly_and_writes_nothing(run_module, t
     assert not dest.exists()
 
 
+def test_a_row_without_evidence_fails_clearly(run_module, tmp_path):
+    bad = [{"id": "x.y", "row": "winrm", "status": "fail"}]
+    status, res = run_module(readiness_report.main, args(tmp_path / "r", checks=bad))
+    assert status == "fail" and res["error"] == "input" and "evidence" in res["msg"]
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_bad_status_fails_clearly(run_module, tmp_path):
     bad = [{"id": "x.y", "row": "winrm", "status": "green", "evidence": "", "remedy": ""}]
     status, res = run_module(readiness_report.main, args(tmp_path / "r", checks=bad))
