@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import yaml
@@ -40,6 +41,7 @@ LAB_INV = ["-i", "inventories/lab", "--vault-id", "lab@inventories/lab/vault-pas
 RECORDER = ROOT / "bench" / "callback_plugins"
 DOC = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "docs" / "performance-results.json"
+PARTIAL = ROOT / ".cache" / "side_by_side-partial.json"
 LDAP_MODULES = ("ad_container", "ad_cert_template", "ad_pki_info", "dns_provision_info")
 NO_LOG = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 PKS = "CN=Public Key Services,CN=Services,CN=Configuration,DC=lab,DC=example"
@@ -256,9 +258,14 @@ def bench_ldap(rec: dict) -> dict:
     for play in rec["plays"]:
         for res in play["results"]:
             short = res["action"].rsplit(".", 1)[-1]
-            if res.get("ldap_operations"):
-                for found in res.get("ldap_operations") or []:
-                    reported.append({"module": short, "where": found["where"], **found["ops"]})
+            for found in res.get("ldap_operations") or []:
+                ops = found["ops"]
+                # one dict per module call, or (ad_forest_info) one per DC session: {session: {searches, writes}}
+                per = {"": ops} if "searches" in ops else ops
+                for session, counts in per.items():
+                    where = f"{found['where']} {session}".strip()
+                    reported.append({"module": short, "where": where, "searches": counts.get("searches", 0),
+                                     "writes": counts.get("writes", 0)})  # fmt: skip
     client = []
     for module_name, args, check in ldap_calls(rec):
         module = __import__(module_name)
@@ -520,9 +527,11 @@ def main() -> int:
             try:
                 results[key] = step()
                 results[key]["bench_seconds"] = round(time.perf_counter() - t0, 1)
-            except BenchError as exc:
-                errors[key] = str(exc)
-                print(f"side_by_side: {key} failed: {exc}", file=sys.stderr)
+                PARTIAL.parent.mkdir(exist_ok=True)
+                PARTIAL.write_text(json.dumps(results, default=str))  # what ran so far, should a later step crash
+            except Exception as exc:  # one benchmark's failure is reported; the others still run
+                errors[key] = str(exc) if isinstance(exc, BenchError) else traceback.format_exc()
+                print(f"side_by_side: {key} failed: {errors[key]}", file=sys.stderr)
     results["errors"] = errors
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     table, doc = render(results)

@@ -206,7 +206,7 @@ def checks(forest: str, domains: list[str], searched: list[str], found: dict, *,
                 )
             )
             continue
-        dn = _computer(found, owner, fqdn=fqdn, sam=f"{host.split('.')[0]}$")
+        dn = _computer(found, owner, fqdn=fqdn, sam=f"{host.split('.', maxsplit=1)[0]}$")
         rows.append(check(cid, ROW_WORKGROUP, bool(dn),
                           f"{fqdn} ({address}) is {dn} in {owner}" if dn else
                           f"{fqdn} ({address}): no computer object with that name in {owner}: a workgroup computer, "
@@ -224,5 +224,5 @@ def wanted(domain: str, service_point: dict, site_server: dict, computers: list[
         host, dom = name(dev.get("hostname")), name(dev.get("domain"))
         if host and dom and owning_domain(dom, domains) == domain:
             fqdns.add(f"{host}.{dom}")
-            sams.add(f"{host.split('.')[0]}$")
+            sams.add(f"{host.split('.', maxsplit=1)[0]}$")
     return {"fqdns": sorted(fqdns), "sams": sorted(sams)}

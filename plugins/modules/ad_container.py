@@ -419,9 +419,9 @@ def domain_check(domain: Domain, params: dict) -> dict:
             f"({params['rights']}) and the deletion protection differ: {'; '.join(wrong)}",
             REMEDY,
         )
-    return check(cid, "ad_container", "pass", f"{domain.dn} exists in {domain.dns_name} with {who}'s "
-                 f"{params['rights']} ACEs" + (" and protection from deletion" if params["protect_from_deletion"]
-                                              else ""))  # fmt: skip
+    protected = " and protection from deletion" if params["protect_from_deletion"] else ""
+    evidence = f"{domain.dn} exists in {domain.dns_name} with {who}'s {params['rights']} ACEs{protected}"
+    return check(cid, "ad_container", "pass", evidence)
 
 
 def run(module: AnsibleModule) -> dict:

@@ -68,8 +68,6 @@ attributes:
   check_mode:
     support: full
     description: Read-only; the same checks run in check mode.
-seealso:
-  - module: amt_discovery
 """
 
 EXAMPLES = r"""

@@ -63,6 +63,7 @@ attributes:
     description: Writes nothing; returns the results and the paths it would write.
   diff_mode:
     support: none
+    description: The report is written whole; there is no diff.
 seealso:
   - name: The seed
     description: Microsoft's table of external dependencies for out of band management (../shared/seeds/).
