@@ -264,8 +264,8 @@ def bench_ldap(rec: dict) -> dict:
                 per = {"": ops} if "searches" in ops else ops
                 for session, counts in per.items():
                     where = f"{found['where']} {session}".strip()
-                    reported.append({"module": short, "where": where, "searches": counts.get("searches", 0),
-                                     "writes": counts.get("writes", 0)})  # fmt: skip
+                    row = {"module": short, "task": res["task"], "where": where}
+                    reported.append(dict(row, searches=counts.get("searches", 0), writes=counts.get("writes", 0)))
     client = []
     for module_name, args, check in ldap_calls(rec):
         module = __import__(module_name)
@@ -499,9 +499,14 @@ def main() -> int:
         return 2
     only = set(opts.only.split(","))
     started = time.perf_counter()
-    results: dict = {"when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                     "machine": f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs, "
-                                f"Python {platform.python_version()}", "runs": opts.runs}  # fmt: skip
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    machine = f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    results: dict = {
+        "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine,
+        "runs": opts.runs,
+        "load_average_before": load_before,
+    }
     errors = {}
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as tmp:
         work = Path(tmp)
@@ -533,6 +538,7 @@ def main() -> int:
                 errors[key] = str(exc) if isinstance(exc, BenchError) else traceback.format_exc()
                 print(f"side_by_side: {key} failed: {errors[key]}", file=sys.stderr)
     results["errors"] = errors
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     table, doc = render(results)
     print(table)
