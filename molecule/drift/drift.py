@@ -6,8 +6,8 @@ on Kea's control socket, ``nft`` in the router's namespace and ``samba-tool dns`
 tool) would do. Nothing here imports the project's modules.
 
     drift.py inject round1   the site server's ACEs removed from the AMT container, manager approval set on the AMT
-                             web server template, the provisioning template unpublished from the CA, Domain Users
-                             given Enroll on the web server template, option 015 changed in Kea, the ProvisionServer
+                             provisioning template and that template unpublished from the CA, Domain Users given
+                             Enroll on the AMT web server template, option 015 changed in Kea, the ProvisionServer
                              alias deleted, TCP 9971 blocked in the router's oob_prep table
     drift.py inject round2   the AMT container deleted (its deletion protection removed first, as an admin would)
     drift.py observe         JSON: the DC's highestCommittedUSN, the SHA-256 of Kea's running configuration and of
@@ -31,6 +31,7 @@ CONTAINER = f"OU=AMT Computers,{BASE}"
 PKS = f"CN=Public Key Services,CN=Services,CN=Configuration,{BASE}"
 WEB = f"CN=ConfigMgrAMTWebServerCertificate,CN=Certificate Templates,{PKS}"
 PROVISIONING = "ConfigMgrAMTProvisioning"
+PROVISIONING_DN = f"CN={PROVISIONING},CN=Certificate Templates,{PKS}"
 CA = f"CN={C.CA_NAME},CN=Enrollment Services,{PKS}"
 ENROLL = "0e10c968-78fb-11d2-90d4-00c04f79dc55"  # Certificate-Enrollment extended right [MS-CRTD] 2.1
 PEND_ALL_REQUESTS = 0x2  # CT_FLAG_PEND_ALL_REQUESTS, msPKI-Enrollment-Flag [MS-CRTD] 2.26
@@ -91,9 +92,34 @@ def _sid(db, sam: str) -> str:
     return str(ndr_unpack(security.dom_sid, res[0]["objectSid"][0]))
 
 
-def _aces_of(sddl: str, sid: str) -> list[str]:
-    dacl = sddl.split("D:", 1)[1].split("S:", 1)[0]
-    return [f"({a})" for a in dacl.split("(")[1:] for a in [a.rstrip(")")] if a.split(";")[5] == sid]
+def _delete_explicit_aces(db, dn: str, trustee: str, ace_type=None) -> list[str]:
+    """Remove the explicit ACEs of ``trustee`` (a SID string) from ``dn``'s DACL, as an admin's tool would: read the
+    descriptor, drop the ACEs, write the DACL back (SD flags: DACL only). Returns the removed ACEs as SDDL."""
+    import ldb
+    from samba.dcerpc import security
+    from samba.ndr import ndr_pack, ndr_unpack
+
+    controls = [f"sd_flags:1:{security.SECINFO_DACL}"]
+    res = db.search(dn, scope=ldb.SCOPE_BASE, attrs=["nTSecurityDescriptor"], controls=controls)
+    sd = ndr_unpack(security.descriptor, res[0]["nTSecurityDescriptor"][0])
+    domain_sid = security.dom_sid(db.get_domain_sid())
+    keep, removed = [], []
+    for ace in sd.dacl.aces:
+        explicit = not ace.flags & security.SEC_ACE_FLAG_INHERITED_ACE
+        if explicit and str(ace.trustee) == trustee and (ace_type is None or ace.type == ace_type):
+            one = security.descriptor()
+            one.dacl_add(ace)
+            removed.append(one.as_sddl(domain_sid).split("D:", 1)[1])
+        elif explicit:
+            keep.append(ace)
+    new = security.descriptor()
+    new.type = sd.type
+    for ace in keep:  # the inherited ACEs are the DC's to add back
+        new.dacl_add(ace)
+    msg = ldb.Message(ldb.Dn(db, dn))
+    msg["nTSecurityDescriptor"] = ldb.MessageElement(ndr_pack(new), ldb.FLAG_MOD_REPLACE, "nTSecurityDescriptor")
+    db.modify(msg, controls=controls)
+    return removed
 
 
 def round1() -> list[str]:
@@ -104,18 +130,20 @@ def round1() -> list[str]:
     sd = SDUtils(db)
     done = []
     site_sid = _sid(db, "SCCM01$")
-    aces = _aces_of(sd.get_sd_as_sddl(CONTAINER), site_sid)
+    aces = _delete_explicit_aces(db, CONTAINER, site_sid)
     if not aces:
         raise SystemExit(f"no ACE of SCCM01$ ({site_sid}) on {CONTAINER}: was the lab converged?")
-    sd.dacl_delete_aces(CONTAINER, "".join(aces))
     done.append(f"container: removed {''.join(aces)}")
 
-    flags = int(db.search(WEB, scope=ldb.SCOPE_BASE, attrs=["msPKI-Enrollment-Flag"])[0]["msPKI-Enrollment-Flag"][0])
-    msg = ldb.Message(ldb.Dn(db, WEB))
+    res = db.search(PROVISIONING_DN, scope=ldb.SCOPE_BASE, attrs=["msPKI-Enrollment-Flag"])
+    flags = int(res[0]["msPKI-Enrollment-Flag"][0])
+    msg = ldb.Message(ldb.Dn(db, PROVISIONING_DN))
     msg["msPKI-Enrollment-Flag"] = ldb.MessageElement(str(flags | PEND_ALL_REQUESTS), ldb.FLAG_MOD_REPLACE,
                                                       "msPKI-Enrollment-Flag")  # fmt: skip
     db.modify(msg)
-    done.append(f"web server template: msPKI-Enrollment-Flag {flags} -> {flags | PEND_ALL_REQUESTS} (manager approval)")
+    done.append(
+        f"provisioning template: msPKI-Enrollment-Flag {flags} -> {flags | PEND_ALL_REQUESTS} (manager approval)"
+    )
 
     msg = ldb.Message(ldb.Dn(db, CA))
     msg["certificateTemplates"] = ldb.MessageElement(PROVISIONING, ldb.FLAG_MOD_DELETE, "certificateTemplates")
@@ -147,13 +175,10 @@ def round1() -> list[str]:
 
 
 def round2() -> list[str]:
-    from samba.sd_utils import SDUtils
+    from samba.dcerpc import security
 
     db = samdb()
-    sd = SDUtils(db)
-    deny = [a for a in _aces_of(sd.get_sd_as_sddl(CONTAINER), "WD") if a.startswith("(D;")]
-    if deny:
-        sd.dacl_delete_aces(CONTAINER, "".join(deny))
+    deny = _delete_explicit_aces(db, CONTAINER, security.SID_WORLD, security.SEC_ACE_TYPE_ACCESS_DENIED)
     db.delete(CONTAINER, ["tree_delete:1"])
     return [f"container {CONTAINER} deleted (deletion protection {''.join(deny) or 'absent'} removed first)"]
 
