@@ -13,20 +13,10 @@ import amt_discovery
 import pytest
 from ansible.module_utils.oob_amt import device_checks
 from ansible.module_utils.oob_readiness import BY_ID
+from test_ad_container import args
 from test_amt_discovery import Fakes, _loopback_ok, amt_handler
 
 CONTAINER = "OU=AMT Computers,DC=lab,DC=example"
-ARGS = {
-    "domains": [{"dns_name": "lab.example", "servers": ["dc1.lab.example"]}],
-    "path": ["AMT Computers"],
-    "principal": "SCCM01$",
-    "bind_user": "admin@lab.example",
-    "bind_password": "s3cret-value",
-}
-
-
-def args(**extra):
-    return dict(ARGS, **extra)
 
 
 @pytest.fixture()
