@@ -53,7 +53,7 @@ demo: lab-up
 	@echo "Find drift (writes nothing):  make check"
 	@echo "Fix it:                       make converge"
 	@echo "Prove readiness:              make verify"
-	@echo "Drift, found and fixed:       make remediate   (scripts/remediate: exit 0 no drift, 10 fixed, 20 not)"
+	@echo "Drift found and fixed (exit status 0 none, 10 fixed, 20 not fixed):  make remediate"
 	@echo "Tear the lab down:            make lab-down"
 
 converge: deps
