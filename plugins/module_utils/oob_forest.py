@@ -28,11 +28,6 @@ def name(value) -> str:
     return str(value or "").strip().rstrip(".").lower()
 
 
-def domain_of(fqdn: str) -> str:
-    """The DNS domain of a host name (everything after its first label)."""
-    return name(fqdn).partition(".")[2]
-
-
 def forest_domains(crossrefs: list[dict]) -> list[str]:
     """The DNS names of the forest's domains, from crossRef entries ``{dnsRoot, systemFlags}``."""
     out = []

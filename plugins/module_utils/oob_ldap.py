@@ -86,6 +86,15 @@ def merge_connection(params: dict) -> dict:
     return params
 
 
+def domains_argument_spec(**extra) -> dict:
+    """The ``domains`` option of the modules that work in each AMT domain: a list of {dns_name, base_dn, servers}."""
+    return dict(type="list", elements="dict", options=dict(
+        dns_name=dict(type="str", required=True),
+        base_dn=dict(type="str"),
+        servers=dict(type="list", elements="raw", required=True),
+    ), **extra)  # fmt: skip
+
+
 def forest_argument_spec() -> dict:
     """The connection options plus where the forest is (documented in the oob_ldap_forest doc fragment)."""
     spec = ldap_argument_spec()

@@ -231,6 +231,7 @@ from ansible.module_utils.oob_ldap import (
     check_settings,
     connect,
     converge_guarded,
+    domains_argument_spec,
     ldap_argument_spec,
     merge_connection,
     resolve_principals,
@@ -245,16 +246,7 @@ CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "contain
 def argument_spec() -> dict:
     spec = ldap_argument_spec()
     spec.update(
-        domains=dict(
-            type="list",
-            elements="dict",
-            required=True,
-            options=dict(
-                dns_name=dict(type="str", required=True),
-                base_dn=dict(type="str"),
-                servers=dict(type="list", elements="raw", required=True),
-            ),
-        ),
+        domains=domains_argument_spec(required=True),
         path=dict(type="list", elements="str", required=True),
         object_class=dict(type="str", default="organizationalUnit", choices=["organizationalUnit", "container"]),
         create_parents=dict(type="bool", default=False),

@@ -13,7 +13,7 @@ description:
     list of computers that cannot be provisioned (workgroup computers, another forest, a noncontiguous namespace).
   - Reads the forest's domains from the crossRef objects of its Partitions container (one search), then, in each
     domain of O(domains), the computer objects of the service point, the site server and the discovered AMT
-    computers (one search per domain).
+    computers (one search per domain). One session per list of DCs; the forest root's DCs serve its domain too.
   - Two names share a namespace when one tree of the forest holds both - the tree is the forest's shortest domain
     that is a DNS suffix of the name (computer1.northwindtraders.com and contoso.com are two trees, as in the seed's
     example).
@@ -105,7 +105,7 @@ forest_domains:
   type: list
   elements: str
 ldap_operations:
-  description: LDAP searches and writes per DC session (writes are always 0).
+  description: LDAP searches and writes per DC session, by the DC's name (writes are always 0).
   returned: success
   type: dict
 """
@@ -113,7 +113,13 @@ ldap_operations:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.oob_checks import summary
 from ansible.module_utils.oob_forest import checks, forest_domains, name, wanted
-from ansible.module_utils.oob_ldap import check_settings, connect, forest_argument_spec, run_ldap_module
+from ansible.module_utils.oob_ldap import (
+    check_settings,
+    connect,
+    domains_argument_spec,
+    forest_argument_spec,
+    run_ldap_module,
+)
 from ansible.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value
 
 CROSSREF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
@@ -122,9 +128,7 @@ CROSSREF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=
 def argument_spec() -> dict:
     spec = forest_argument_spec()
     spec.update(
-        domains=dict(type="list", elements="dict", default=[], options=dict(
-            dns_name=dict(type="str", required=True), base_dn=dict(type="str"),
-            servers=dict(type="list", elements="raw", required=True))),
+        domains=domains_argument_spec(default=[]),
         service_point=dict(type="dict", required=True),
         site_server=dict(type="dict", required=True),
         amt_suffixes=dict(type="list", elements="str", default=[]),
@@ -152,38 +156,37 @@ def run(module: AnsibleModule) -> dict:
     sp = dict(p["service_point"])
     site = dict(p["site_server"])
     sp.setdefault("domain", site.get("domain"))
-    ops = {}
-    session = connect(p["servers"], p)
+    sessions = {}  # one session per DC list: the forest root's DCs serve its domain's lookups too
     try:
-        refs = session.search(f"CN=Partitions,CN=Configuration,{base_dn_from_dns(forest)}", CROSSREF_FILTER,
-                              ["dnsRoot", "systemFlags", "nCName"], scope="LEVEL")  # fmt: skip
-        ops[session.server["host"]] = dict(session.ops)
-    finally:
-        session.close()
-    domains = forest_domains([{"dnsRoot": _text(r["attributes"], "dnsRoot"),
-                               "systemFlags": _text(r["attributes"], "systemFlags")} for r in refs])  # fmt: skip
-    if not domains:
-        raise ValueError(f"no domain crossRef under CN=Partitions of {forest}: is {forest} the forest root domain?")
-    given = {name(d["dns_name"]): d for d in p["domains"]}
-    given.setdefault(forest, {"dns_name": forest, "servers": p["servers"], "base_dn": None})
-    found, searched = {}, []
-    for dom, spec in sorted(given.items()):
-        if dom not in domains:
-            continue  # reported by checks() as not in the forest when it matters
-        want = wanted(dom, sp, site, p["amt_computers"], domains)
-        searched.append(dom)
-        if not (want["fqdns"] or want["sams"]):
+        root = sessions[repr(p["servers"])] = connect(p["servers"], p)
+        refs = root.search(f"CN=Partitions,CN=Configuration,{base_dn_from_dns(forest)}", CROSSREF_FILTER,
+                           ["dnsRoot", "systemFlags", "nCName"], scope="LEVEL")  # fmt: skip
+        domains = forest_domains([{"dnsRoot": _text(r["attributes"], "dnsRoot"),
+                                   "systemFlags": _text(r["attributes"], "systemFlags")} for r in refs])  # fmt: skip
+        if not domains:
+            raise ValueError(f"no domain crossRef under CN=Partitions of {forest}: is {forest} the forest root "
+                             "domain?")  # fmt: skip
+        given = {name(d["dns_name"]): d for d in p["domains"]}
+        given.setdefault(forest, {"dns_name": forest, "servers": p["servers"], "base_dn": None})
+        found, searched = {}, []
+        for dom, spec in sorted(given.items()):
+            if dom not in domains:
+                continue  # reported by checks() as not in the forest when it matters
+            want = wanted(dom, sp, site, p["amt_computers"], domains)
+            searched.append(dom)
             found[dom] = []
-            continue
-        session = connect(spec["servers"], p)
-        try:
+            if not (want["fqdns"] or want["sams"]):
+                continue
+            key = repr(spec["servers"])
+            session = sessions[key] = sessions.get(key) or connect(spec["servers"], p)
             entries = session.search(spec.get("base_dn") or base_dn_from_dns(dom), _computer_filter(want),
                                      ["dNSHostName", "sAMAccountName"], scope="SUBTREE")  # fmt: skip
-            ops[f"{session.server['host']} ({dom})"] = dict(session.ops)
-        finally:
+            found[dom] = [{"dn": e["dn"], "dNSHostName": _text(e["attributes"], "dNSHostName"),
+                           "sAMAccountName": _text(e["attributes"], "sAMAccountName")} for e in entries]  # fmt: skip
+    finally:
+        for session in sessions.values():
             session.close()
-        found[dom] = [{"dn": e["dn"], "dNSHostName": _text(e["attributes"], "dNSHostName"),
-                       "sAMAccountName": _text(e["attributes"], "sAMAccountName")} for e in entries]  # fmt: skip
+    ops = {s.server["host"]: dict(s.ops) for s in sessions.values()}
     rows = checks(forest, domains, searched, found, service_point=sp, site_server=site,
                   suffixes=p["amt_suffixes"], computers=p["amt_computers"])  # fmt: skip
     return {"changed": False, "forest_domains": domains, "ldap_operations": ops, **summary(rows)}

@@ -12,7 +12,6 @@ import pytest
 from ansible.module_utils.oob_forest import (
     ROW_FOREST,
     ROW_WORKGROUP,
-    domain_of,
     forest_domains,
     owning_domain,
     tree_of,
@@ -91,11 +90,6 @@ def test_forest_domains_keeps_the_domain_crossrefs_only():
 def test_tree_and_owning_domain(fqdn, tree, owner):
     assert tree_of(fqdn, DOMAINS) == tree
     assert owning_domain(fqdn, DOMAINS) == owner
-
-
-def test_domain_of():
-    assert domain_of("PC1.Child.contoso.com.") == "child.contoso.com"
-    assert domain_of("pc1") == ""
 
 
 def test_all_in_one_tree_passes():
