@@ -29,7 +29,10 @@ options:
     required: true
     choices: [oob_amt]
   targets:
-    description: IPv4 addresses and subnets in CIDR form to scan (IPv6 is refused).
+    description:
+      - IPv4 addresses and subnets in CIDR form to scan (IPv6 is refused), as amt_discovery's - exactly the addresses
+        given; an address alone (or as a /32) always; a subnet without its network and broadcast addresses (a /31 for
+        both); merging never adds or drops an address, and one given twice is scanned once.
     type: list
     elements: str
     required: true

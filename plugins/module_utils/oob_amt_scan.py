@@ -42,7 +42,7 @@ from ansible.module_utils.oob_amt import (
     wsman_get,
     wsman_pull,
 )
-from ansible.module_utils.oob_ipv4 import check_address, check_network
+from ansible.module_utils.oob_ipv4 import check_network, expand_targets, range_addresses, range_count
 
 AMT_PORTS = (16992, 16993, 16994, 16995)
 TLS_PORTS = (16993, 16995)
@@ -66,35 +66,32 @@ class AuthError(Exception):
 
 
 def plan_targets(targets: list, max_targets: int = 65536, allow_large: bool = False) -> tuple[list, int]:
-    """The targets as IPv4 networks (an address is a /32) and how many host addresses they hold (overlaps counted
-    once). ValueError, before anything is sent, on IPv6, a malformed target, a /8 or larger without ``allow_large``,
-    or more than ``max_targets`` addresses."""
+    """The addresses to scan as sorted, disjoint integer ranges (:func:`oob_ipv4.expand_targets`: an address given
+    alone or as a /32 is scanned, a subnet's network and broadcast addresses are not, merging changes nothing) and
+    their count, which is what ``max_targets`` is checked against. ValueError, before anything is sent, on IPv6, a
+    malformed target, a /8 or larger without ``allow_large``, or more than ``max_targets`` addresses."""
     if max_targets < 1:
         raise ValueError("max_targets must be at least 1")
     if not targets:
         raise ValueError("targets is empty: give IPv4 addresses or subnets in CIDR form (for example 203.0.113.0/24)")
-    nets = []
     for i, target in enumerate(targets):
-        what = f"targets[{i}]"
         text = str(target if target is not None else "").strip()
-        net = check_network(text, what) if "/" in text else ipaddress.ip_network(check_address(text, what))
-        if net.prefixlen <= 8 and not allow_large:
-            raise ValueError(f"{what} {net} is a /{net.prefixlen} ({net.num_addresses} addresses): scan the AMT "
-                             "subnets themselves, or set allow_large (and raise max_targets) to scan it")  # fmt: skip
-        nets.append(net)
-    merged = list(ipaddress.collapse_addresses(nets))
-    total = sum(n.num_addresses if n.prefixlen >= 31 else n.num_addresses - 2 for n in merged)
+        if "/" in text:
+            net = check_network(text, f"targets[{i}]")
+            if net.prefixlen <= 8 and not allow_large:
+                raise ValueError(f"targets[{i}] {net} is a /{net.prefixlen} ({net.num_addresses} addresses): scan "
+                                 "the AMT subnets themselves, or set allow_large (and raise max_targets)")  # fmt: skip
+    ranges = expand_targets(targets)
+    total = range_count(ranges)
     if total > max_targets:
         raise ValueError(f"targets hold {total} addresses, more than max_targets={max_targets}: scan smaller subnets, "
                          "or raise max_targets")  # fmt: skip
-    return nets, total
+    return ranges, total
 
 
-def iter_addresses(nets: list):
-    """Each host address of ``nets`` once, as text: the networks are merged first, and a merged subnet's network and
-    broadcast addresses are skipped (a /31 or /32 has none)."""
-    for net in ipaddress.collapse_addresses(nets):
-        yield from (str(a) for a in (net if net.prefixlen >= 31 else net.hosts()))
+def iter_addresses(ranges: list):
+    """Each address of :func:`plan_targets`' ranges once, as text."""
+    return range_addresses(ranges)
 
 
 # --- I/O helpers -----------------------------------------------------------------------------------------------------
@@ -436,16 +433,15 @@ async def _probe_one(address: str, open_ports: list[int], opts: dict) -> dict:
 # only) because a module runs from a zip that a child interpreter cannot import from. Prints "address port,port" for
 # each address with an open port.
 SCANNER = r"""
-import collections, errno, ipaddress, json, select, socket, sys, time
+import collections, errno, json, select, socket, sys, time
 a = json.loads(sys.argv[1])
 ports, timeout, inflight, k, n = a["ports"], a["timeout"], a["inflight"], a["k"], a["n"]
-nets = ipaddress.collapse_addresses(ipaddress.ip_network(t) for t in a["nets"])
-def addresses():
+def addresses():  # the ranges of oob_ipv4.expand_targets: exactly the addresses given, each once
     i = 0
-    for net in nets:
-        for addr in (net if net.prefixlen >= 31 else net.hosts()):
+    for first, last in a["ranges"]:
+        for addr in range(first, last + 1):
             if i % n == k:
-                yield str(addr)
+                yield socket.inet_ntoa(addr.to_bytes(4, "big"))
             i += 1
 ep = select.epoll()
 pending, order, left, found = {}, collections.deque(), {}, {}
@@ -507,10 +503,10 @@ while True:
 # the half-open connections itself. No socket per target, so it is several times cheaper than connects. Prints the
 # same lines as SCANNER.
 SYN_SCANNER = r"""
-import array, collections, ipaddress, json, os, random, select, socket, struct, sys, time
+import array, collections, json, os, random, select, socket, struct, sys, time
 a = json.loads(sys.argv[1])
 ports, timeout, inflight = a["ports"], a["timeout"], max(64, a["inflight"])
-nets = list(ipaddress.collapse_addresses(ipaddress.ip_network(t) for t in a["nets"]))
+ranges = a["ranges"]  # oob_ipv4.expand_targets: exactly the addresses given, each once
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
 for opt, size in ((getattr(socket, "SO_RCVBUFFORCE", 33), 32 << 20), (socket.SO_RCVBUF, 32 << 20)):
     try:
@@ -519,13 +515,13 @@ for opt, size in ((getattr(socket, "SO_RCVBUFFORCE", 33), 32 << 20), (socket.SO_
     except OSError:
         pass
 raw.setblocking(False)
-def source(net):
+def source(ip):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect((str(net.network_address + (1 if net.num_addresses > 1 else 0)), 9))
+    u.connect((socket.inet_ntoa(ip.to_bytes(4, "big")), 9))
     src = u.getsockname()[0]
     u.close()
     return src
-src = source(nets[0])
+src = source(ranges[0][0])
 guard = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # holds our source port so no connection gets it
 guard.bind((src, 0))
 sport = guard.getsockname()[1]
@@ -583,10 +579,7 @@ def send(pkt, dst):
             drain()
 count = 0
 sendto, ntoa, monotonic = raw.sendto, socket.inet_ntoa, time.monotonic
-for net in nets:
-    first, last = int(net.network_address), int(net.broadcast_address)
-    if net.prefixlen < 31:
-        first, last = first + 1, last - 1
+for first, last in ranges:
     for ip in range(first, last + 1):
         dst = ntoa(ip.to_bytes(4, "big"))
         left[ip] = len(ports)
@@ -618,7 +611,7 @@ while pending:
 """
 
 
-async def _scan_processes(nets: list, opts: dict, processes: int, concurrency: int, devices: list, *,
+async def _scan_processes(ranges: list, opts: dict, processes: int, concurrency: int, devices: list, *,
                           method: str = "connect") -> None:  # fmt: skip
     """The connect phase in ``processes`` child scanners (one SYN scanner with ``method='syn'``); each address they
     report is probed here as it arrives."""
@@ -626,7 +619,7 @@ async def _scan_processes(nets: list, opts: dict, processes: int, concurrency: i
     inflight = max(1, concurrency // processes) if method == "connect" else SYN_INFLIGHT
     children = []
     for k in range(processes):
-        args = {"nets": [str(n) for n in nets], "ports": opts["ports"], "timeout": opts["timeout"],
+        args = {"ranges": ranges, "ports": opts["ports"], "timeout": opts["timeout"],
                 "inflight": inflight, "k": k, "n": processes}  # fmt: skip
         source = SYN_SCANNER if method == "syn" else SCANNER
         children.append(await asyncio.create_subprocess_exec(sys.executable, "-c", source, json.dumps(args),
@@ -732,7 +725,7 @@ def summarize(devices: list[dict]) -> dict:
 def discover(options: dict) -> dict:
     """Run a discovery: ``options`` as the module's parameters. Returns ``{devices, summary, scanned, elapsed_s,
     concurrency}``; ValueError on bad input before anything is sent."""
-    nets, total = plan_targets(options["targets"], int(options.get("max_targets") or 65536),
+    ranges, total = plan_targets(options["targets"], int(options.get("max_targets") or 65536),
                                bool(options.get("allow_large")))  # fmt: skip
     opts = check_options(options)
     concurrency = fit_concurrency(int(opts.get("concurrency", 512)), total, len(opts["ports"]) + 1)
@@ -752,9 +745,9 @@ def discover(options: dict) -> dict:
 
     async def _run():
         if processes > 1 or method == "syn":
-            await _scan_processes(nets, opts, processes, concurrency, devices, method=method)
+            await _scan_processes(ranges, opts, processes, concurrency, devices, method=method)
             return
-        addresses = iter_addresses(nets)
+        addresses = iter_addresses(ranges)
         await asyncio.gather(*(_worker(addresses, opts["ports"], opts, devices) for _worker_no in range(concurrency)))
 
     asyncio.run(_run())

@@ -63,3 +63,50 @@ def dns_name(value, what: str) -> str:
         raise ValueError(f"{what} {value!r} is not a valid DNS name: dot-separated labels of 1 to 63 letters, digits "
                          "or hyphens, no hyphen at either end (RFC 1123)")  # fmt: skip
     return name
+
+
+# --- targets: exactly the addresses given ----------------------------------------------------------------------------
+
+
+def target_range(value, what: str) -> tuple[int, int]:
+    """One scan target as the inclusive range of addresses it stands for, as integers. An address given alone (or as a
+    /32) is that address; a /31 is both of its addresses (RFC 3021); any other subnet in CIDR form is its host
+    addresses, without its network and broadcast addresses."""
+    text = str(value if value is not None else "").strip()
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an IPv4 address or a subnet in CIDR form (for example 203.0.113.7 "
+                         "or 203.0.113.0/24)") from None  # fmt: skip
+    net = check_network(text, what) if "/" in text else ipaddress.ip_network(check_address(text, what))
+    first, last = int(net.network_address), int(net.broadcast_address)
+    return (first, last) if net.prefixlen >= 31 else (first + 1, last - 1)
+
+
+def expand_targets(targets, what: str = "targets") -> list[tuple[int, int]]:
+    """The addresses a list of targets stands for, as sorted, disjoint inclusive integer ranges: the union of each
+    target's own :func:`target_range`. Merging is done on the addresses, never on the networks, so it cannot change
+    which addresses are scanned: twelve adjacent /32s stay twelve addresses (``collapse_addresses`` would turn them
+    into /30s whose network and broadcast addresses a host walk leaves out), a /32 inside a subnet keeps an address
+    the subnet alone would skip, and two /24s that would collapse to a /23 still skip their own network and broadcast
+    addresses. Duplicates and overlaps count once. ValueError names the target on bad input."""
+    ranges = sorted(target_range(t, f"{what}[{i}]") for i, t in enumerate(targets or []))
+    merged: list[tuple[int, int]] = []
+    for first, last in ranges:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def range_count(ranges) -> int:
+    """How many addresses :func:`expand_targets`' ranges hold."""
+    return sum(last - first + 1 for first, last in ranges)
+
+
+def range_addresses(ranges):
+    """Each address of :func:`expand_targets`' ranges once, in order, as text."""
+    for first, last in ranges:
+        for n in range(first, last + 1):
+            yield str(ipaddress.IPv4Address(n))

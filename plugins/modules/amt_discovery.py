@@ -29,7 +29,11 @@ version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 options:
   targets:
-    description: IPv4 addresses and subnets in CIDR form (each host address of a subnet is scanned).
+    description:
+      - IPv4 addresses and subnets in CIDR form. Exactly the addresses given are scanned - an address alone (or as a
+        /32) always; a subnet for its host addresses, without its network and broadcast addresses (a /31 for both of
+        its addresses). Targets are merged on their addresses, so merging never adds or drops one; an address given
+        twice is scanned once. RV(scanned) is the count.
     type: list
     elements: str
     required: true
@@ -68,7 +72,9 @@ options:
     choices: [auto, connect, syn]
     default: auto
   max_targets:
-    description: Refuse more addresses than this (a typo such as /8 instead of /24 would otherwise scan millions).
+    description:
+      - Refuse more addresses (the count RV(scanned) would have) than this (a typo such as /8 instead of /24 would
+        otherwise scan millions).
     type: int
     default: 65536
   allow_large:
@@ -225,7 +231,8 @@ summary:
   sample: {devices: 3, support_class: {native: 2, unknown: 1}, version: {3.2.1: 2, unknown: 1},
            provisioning_state: {unknown: 3}, errors: 0}
 scanned:
-  description: How many addresses were scanned.
+  description: How many addresses were scanned (exactly the addresses O(targets) stands for); what O(max_targets) is
+    checked against.
   returned: success
   type: int
 elapsed_s:

@@ -15,9 +15,12 @@ description:
     a firewall rejects with a reset); V(filtered) (no answer within O(timeout): a firewall drops, or no host is
     there); V(unreachable) (ICMP host/network unreachable or administratively prohibited, or no route from this
     host, with the errno in RV(results[].detail)); V(error) (anything else, with its message)."
-  - Targets are O(flows) (each with its own id, seed row and expected outcome) or O(destinations) x O(ports); a
-    destination may be a subnet in CIDR form, which stands for each of its host addresses. More targets than
-    O(max_targets) are refused before anything is sent. IPv6 is refused (out of band management is IPv4 only).
+  - Targets are O(flows) (each with its own id, seed row and expected outcome) or O(destinations) x O(ports). The
+    addresses probed are exactly those given - an address alone (or as a /32) is always probed; a subnet in CIDR
+    form stands for its host addresses, without its network and broadcast addresses (a /31 for both of its
+    addresses); the O(destinations) are merged on their addresses, so merging never adds or drops one, and an address
+    given twice is probed once. More targets than O(max_targets) are refused before anything is sent. IPv6 is
+    refused (out of band management is IPv4 only).
   - "Probes run concurrently (asyncio, at most O(concurrency) at a time): a /24 x 4 ports (1016 targets) with a 1 s
     timeout takes about 4 s at concurrency 256 when nothing answers."
   - "A target with an expected outcome (O(flows[].expect) or O(expect)) becomes a check row C({id, row, status,
@@ -92,7 +95,9 @@ options:
     type: int
     default: 256
   max_targets:
-    description: Refuse more targets than this (a typo such as /8 instead of /24 would otherwise send millions).
+    description:
+      - Refuse more targets (addresses x ports, the count in RV(targets)) than this (a typo such as /8 instead of /24
+        would otherwise send millions).
     type: int
     default: 65536
   source_address:
@@ -210,6 +215,11 @@ results:
     expect:
       description: The expected outcome, or null.
       type: str
+targets:
+  description: How many targets (address and port pairs) were probed; what O(max_targets) is checked against.
+  returned: success
+  type: int
+  sample: 1016
 summary:
   description: How many targets had each status.
   returned: success
@@ -249,7 +259,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.oob_checks import check, run_and_exit, summary
-from ansible.module_utils.oob_ipv4 import check_address, check_network
+from ansible.module_utils.oob_ipv4 import (
+    check_address,
+    check_network,
+    expand_targets,
+    range_addresses,
+    range_count,
+    target_range,
+)
 from ansible.module_utils.oob_port_matrix import check_port, probe_targets
 
 STATUSES = ("open", "refused", "filtered", "unreachable", "error")
@@ -318,27 +335,6 @@ def matrix_flows(m: dict) -> list[dict]:
     return flows
 
 
-def _count(dest, what: str) -> int:
-    """How many addresses a destination stands for (a subnet: its host addresses), without listing them."""
-    text = str(dest or "").strip()
-    try:
-        net = ipaddress.ip_network(text, strict=True)
-    except ValueError as exc:
-        if "has host bits set" in str(exc):
-            loose = ipaddress.ip_network(text, strict=False)
-            raise ValueError(f"{what}: {text} is not a network: its host bits are set (the network is {loose}); give "
-                             "an address or a subnet") from None  # fmt: skip
-        raise ValueError(f"{what}: {text!r} is not an IPv4 address or subnet") from None
-    if net.version != 4:
-        raise ValueError(f"{what}: {text} is IPv6; out of band management uses IPv4 only")
-    return net.num_addresses if net.prefixlen >= 31 else net.num_addresses - 2
-
-
-def _expand(dest: str) -> list[str]:
-    net = ipaddress.ip_network(dest.strip(), strict=True)
-    return [str(a) for a in (net if net.prefixlen >= 31 else net.hosts())]
-
-
 def targets(p: dict) -> list[dict]:
     """Every target as {id, dest, port, proto, row, seed, expect}; ValueError (nothing sent) on bad input."""
     if p["max_targets"] < 1:
@@ -350,22 +346,24 @@ def targets(p: dict) -> list[dict]:
         wanted.append((f["id"], f["dest"], port_no, f["row"], f.get("seed") or "", f.get("expect"), what))
     if bool(p["destinations"]) != bool(p["ports"]):
         raise ValueError("destinations and ports go together: give both (each destination is probed on each port)")
-    for i, dest in enumerate(p["destinations"] or []):
-        for j, port in enumerate(p["ports"]):
-            port_no = check_port(port, f"ports[{j}]: port")
-            wanted.append((p["id"], dest, port_no, p["row"], "", p["expect"], f"destinations[{i}]"))
-    if not wanted:
+    if not wanted and not p["destinations"]:
         raise ValueError("nothing to probe: give flows, matrix, or destinations and ports")
-    total = 0
-    for item in wanted:
-        dest, what = item[1], item[-1]
-        total += _count(dest, what)
-        if total > p["max_targets"]:
-            raise ValueError(f"more than max_targets={p['max_targets']} targets (at {what}, {dest}): probe smaller "
-                             "subnets or the AMT computers' own addresses, or raise max_targets")  # fmt: skip
+    # each flow's destination, and the destinations list as one set: exactly the addresses given, each once
+    # (oob_ipv4.expand_targets: an address or /32 is probed, a subnet's network and broadcast addresses are not)
+    groups = [(item[:-1], [target_range(item[1], f"{item[-1]}: dest")]) for item in wanted]
+    if p["destinations"]:
+        ranges = expand_targets(p["destinations"], "destinations")
+        groups.extend(
+            ((p["id"], None, port, p["row"], "", p["expect"]), ranges)
+            for port in dict.fromkeys(check_port(port, f"ports[{j}]: port") for j, port in enumerate(p["ports"]))
+        )
+    total = sum(range_count(ranges) for _item, ranges in groups)
+    if total > p["max_targets"]:
+        raise ValueError(f"{total} targets (addresses x ports), more than max_targets={p['max_targets']}: probe "
+                         "smaller subnets or the AMT computers' own addresses, or raise max_targets")  # fmt: skip
     out = []
-    for fid, dest, port, row, seed, expect, _what in wanted:
-        for address in _expand(dest):
+    for (fid, _dest, port, row, seed, expect), ranges in groups:
+        for address in range_addresses(ranges):
             out.append({"id": fid, "dest": address, "port": port, "proto": "tcp", "row": row, "seed": seed,
                         "expect": expect})  # fmt: skip
     return out
@@ -486,7 +484,7 @@ def run(module: AnsibleModule) -> dict:
     counts = {status: 0 for status in STATUSES}
     for r in results:
         counts[r["status"]] += 1
-    return {"changed": False, "results": results, "summary": counts, "elapsed_s": elapsed,
+    return {"changed": False, "results": results, "targets": len(items), "summary": counts, "elapsed_s": elapsed,
             "concurrency": concurrency, **summary(check_rows(results))}  # fmt: skip
 
 

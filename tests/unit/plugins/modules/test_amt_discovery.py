@@ -361,3 +361,21 @@ def test_scanner_processes_find_the_same_devices(run_module, fakes, extra):
     assert devs[_addr(203)]["ports"] == [16992, 16993]
     assert res["scan_method"] == extra.get("scan_method", "connect")
     assert res["processes"] == extra.get("processes", 1)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"processes": 2},
+        pytest.param({"scan_method": "syn"}, marks=pytest.mark.skipif(not raw_allowed(), reason="needs a raw socket")),
+    ],
+)
+def test_adjacent_addresses_given_one_by_one_are_all_scanned(run_module, fakes, extra):
+    """Twelve /32s from .200 to .211, as an admin pastes them from a CMDB: every device among them is found (merged
+    into .200/29 and .208/30 and walked host by host, .207 and .208 would be lost), and the count is twelve."""
+    targets = [f"{_addr(n)}/32" if n % 2 else _addr(n) for n in range(200, 212)]
+    status, res = run_module(amt_discovery.main, {"targets": targets, "timeout": 1, "host_timeout": 1.5, **extra})
+    assert status == "exit", res
+    assert sorted(_by_address(res)) == [_addr(n) for n in (201, 202, 203, 204, 205, 206, 207, 208)]
+    assert res["scanned"] == 12

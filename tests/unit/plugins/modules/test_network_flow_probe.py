@@ -54,15 +54,17 @@ def test_open_and_refused_with_checks(run_module, listening):
 
 def test_destinations_times_ports_and_subnets(run_module, listening):
     open_port, closed_port = listening
-    status, res = run_module(network_flow_probe.main, {"destinations": ["127.0.0.0/30", "127.0.0.1"],
+    status, res = run_module(network_flow_probe.main, {"destinations": ["127.0.0.0/30", "127.0.0.1", "127.0.0.3"],
                                                        "ports": [open_port, closed_port], "id": "lo"})  # fmt: skip
     assert status == "exit", res
-    # a /30 stands for its two host addresses (127.0.0.0/8 is all loopback; the listener is on .1 only)
+    # a /30 stands for its two host addresses (127.0.0.0/8 is all loopback; the listener is on .1 only); .1, given
+    # twice, is probed once; .3, the /30's broadcast address given alone, is probed
     assert [(r["dest"], r["port"], r["status"]) for r in res["results"]] == [
-        ("127.0.0.1", open_port, "open"), ("127.0.0.2", open_port, "refused"),
+        ("127.0.0.1", open_port, "open"), ("127.0.0.2", open_port, "refused"), ("127.0.0.3", open_port, "refused"),
         ("127.0.0.1", closed_port, "refused"), ("127.0.0.2", closed_port, "refused"),
-        ("127.0.0.1", open_port, "open"), ("127.0.0.1", closed_port, "refused"),
+        ("127.0.0.3", closed_port, "refused"),
     ]  # fmt: skip
+    assert res["targets"] == 6
     assert res["checks"] == [] and {r["id"] for r in res["results"]} == {"lo"}
 
 
@@ -71,13 +73,22 @@ def test_destinations_times_ports_and_subnets(run_module, listening):
     [
         ({"flows": [{"id": "x", "dest": "127.0.0.1", "port": 0}]}, "flows[0] (x): port 0 is outside 1-65535"),
         ({"destinations": ["127.0.0.1"], "ports": [65536]}, "ports[0]: port 65536 is outside 1-65535"),
-        ({"flows": [{"id": "x", "dest": "::1", "port": 80}]}, "flows[0] (x): ::1 is IPv6"),
-        ({"destinations": ["2001:db8::/64"], "ports": [80]}, "2001:db8::/64 is IPv6"),
+        ({"flows": [{"id": "x", "dest": "::1", "port": 80}]}, "flows[0] (x): dest ::1 is an IPv6 address"),
+        ({"destinations": ["2001:db8::/64"], "ports": [80]}, "destinations[0] 2001:db8::/64 is an IPv6 subnet"),
         ({"destinations": ["127.0.0.1"], "ports": [80], "source_address": "::1"}, "source_address ::1 is IPv6"),
         ({"destinations": ["203.0.113.7/24"], "ports": [80]}, "203.0.113.7/24 is not a network: its host bits"),
-        ({"destinations": ["amt1.lab.example"], "ports": [80]}, "is not an IPv4 address or subnet"),
-        ({"destinations": ["10.0.0.0/8"], "ports": [16992]}, "more than max_targets=65536 targets"),
-        ({"destinations": ["203.0.113.0/24"], "ports": [1, 2], "max_targets": 300}, "more than max_targets=300"),
+        (
+            {"destinations": ["amt1.lab.example"], "ports": [80]},
+            "destinations[0] 'amt1.lab.example' is not an IPv4 address or a subnet",
+        ),
+        (
+            {"destinations": ["10.0.0.0/8"], "ports": [16992]},
+            "16777214 targets (addresses x ports), more than max_targets=65536",
+        ),
+        (
+            {"destinations": ["203.0.113.0/24"], "ports": [1, 2], "max_targets": 300},
+            "508 targets (addresses x ports), more than max_targets=300",
+        ),
         ({"destinations": ["127.0.0.1"]}, "destinations and ports go together"),
         ({}, "nothing to probe"),
         ({"destinations": ["127.0.0.1"], "ports": [80], "timeout": 0}, "timeout must be more than 0"),
