@@ -143,6 +143,10 @@ _FIXED = {"unaddressed": ["0.0.0.0/32"], "broadcast": ["255.255.255.255/32"]}
 PROTOCOLS = ("tcp", "udp")
 FORMATS = ("nftables", "iptables", "ios", "panos")
 SCOPES = ("subnets", "ports")
+# How the rules refuse what the matrix does not allow: silently (drop), or with an answer from the firewall itself - a
+# TCP reset for TCP and ICMP "communication administratively prohibited" (RFC 1812 5.2.7.1, type 3 code 13) for the
+# rest, or ICMP code 13 for everything. network_flow_probe tells each of them from an answer of the destination.
+DENY = ("drop", "reject-tcp-reset", "reject-icmp")
 ESTATE_KEYS = ("service_point", "consoles", "amt_subnets", "server_subnets", "dns_servers", "dhcp_servers",
                "dhcp_relays")  # fmt: skip
 
@@ -306,7 +310,7 @@ class Rule:
     dests: tuple
 
 
-def plan(estate, flows=FLOWS, scope: str = "subnets", interface_acl: bool = False) -> dict:
+def plan(estate, flows=FLOWS, scope: str = "subnets", interface_acl: bool = False, deny: str = "drop") -> dict:
     """{'rules': [Rule], 'skipped': [{id, reason}], 'isolate': [(sources, dests)], 'ports': [(proto, port)]}.
 
     A flow whose optional role has no address (no dns_servers given, say) is skipped, not an error; a required role
@@ -317,6 +321,8 @@ def plan(estate, flows=FLOWS, scope: str = "subnets", interface_acl: bool = Fals
     flows = check_flows(flows)
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    if deny not in DENY:
+        raise ValueError(f"deny must be one of {', '.join(DENY)}, not {deny!r}")
     rules, skipped = [], []
     for f in flows:
         if f.interface_acl_only and not interface_acl:
@@ -337,7 +343,15 @@ def plan(estate, flows=FLOWS, scope: str = "subnets", interface_acl: bool = Fals
         isolate = [(side, amt), (amt, side)]
     else:
         ports = _dedupe([(f.proto, f.port) for f in flows if f.dest == "amt" and f.kind == "oob"])
-    return {"estate": estate, "rules": rules, "skipped": skipped, "isolate": isolate, "ports": ports, "scope": scope}
+    return {
+        "estate": estate,
+        "rules": rules,
+        "skipped": skipped,
+        "isolate": isolate,
+        "ports": ports,
+        "scope": scope,
+        "deny": deny,
+    }
 
 
 def matrix(estate, flows=FLOWS, scope: str = "subnets") -> list[dict]:
@@ -415,6 +429,30 @@ def _nft_elements(nets) -> str:
     return ", ".join(_text(n) for n in nets)
 
 
+# Each DENY style's actions per format: drop, a TCP reset (TCP only: ``tcp`` narrows a rule for every protocol), ICMP
+# type 3 code 13 (the way nft lists it back, so a reload compares equal)
+_DENY_ACTIONS = {
+    "nftables": {"drop": "counter drop", "reset": "counter reject with tcp reset",
+                 "icmp": "counter reject with icmp admin-prohibited", "tcp": " meta l4proto tcp"},
+    "iptables": {"drop": "-j DROP", "reset": "-j REJECT --reject-with tcp-reset",
+                 "icmp": "-j REJECT --reject-with icmp-admin-prohibited", "tcp": " -p tcp"},
+}  # fmt: skip
+
+
+def _deny_rules(fmt: str, match: str, deny: str, proto: str | None = None, suffix: str = "") -> list[str]:
+    """The rules of ``fmt`` that refuse ``match`` (of any protocol, or of ``proto``) the ``deny`` way (DENY)."""
+    a = _DENY_ACTIONS[fmt]
+    if deny == "drop":
+        actions = [("", a["drop"])]
+    elif deny == "reject-icmp" or proto not in (None, "tcp"):
+        actions = [("", a["icmp"])]
+    elif proto:
+        actions = [("", a["reset"])]
+    else:
+        actions = [(a["tcp"], a["reset"]), ("", a["icmp"])]
+    return [f"{match}{narrow} {action}{suffix}" for narrow, action in actions]
+
+
 def render_nftables(p: dict, environment: str = "", table_name: str = "oob_prep") -> tuple[str, int]:
     _name(table_name, _NFT_NAME, "table_name", "letters, digits and '_', starting with a letter or '_'")
     est: Estate = p["estate"]
@@ -446,13 +484,16 @@ def render_nftables(p: dict, environment: str = "", table_name: str = "oob_prep"
         side = "server_side"
         sets[side] = tuple(p["isolate"][0][0])
         for a, b in ((f"@{side}", amt), (amt, f"@{side}")):
-            body.append(f'\t\tip saddr {a} ip daddr {b} counter drop comment "oob-prep isolate"')
-            count += 1
+            rules = _deny_rules("nftables", f"\t\tip saddr {a} ip daddr {b}", p["deny"],
+                                suffix=' comment "oob-prep isolate"')  # fmt: skip
+            body += rules
+            count += len(rules)
     for proto, ports in _by_proto(p["ports"]):
         body.append(f"\t\t# {_PORTS_NOTE}")
-        body.append(f"\t\tip daddr {amt} {proto} dport {{ {', '.join(map(str, ports))} }} counter drop "
-                    'comment "oob-prep amt-ports"')  # fmt: skip
-        count += 1
+        rules = _deny_rules("nftables", f"\t\tip daddr {amt} {proto} dport {{ {', '.join(map(str, ports))} }}",
+                            p["deny"], proto, ' comment "oob-prep amt-ports"')  # fmt: skip
+        body += rules
+        count += len(rules)
     by_hand = f"printf 'table inet {table_name} {{}}\\ndelete table inet {table_name}\\n' | cat - FILE | nft -f -"
     extra = ["apply with the module nft_table (replaces this table in one transaction, no other table), or by hand:",
              by_hand]  # fmt: skip
@@ -509,15 +550,18 @@ def render_iptables(p: dict, environment: str = "", chain_name: str = "OOB-PREP"
         for sources, dests in p["isolate"]:
             for s in sources:
                 for d in dests:
-                    lines.append(f'-A {chain_name} -s {_cidr(s)} -d {_cidr(d)} -m comment --comment "oob-prep isolate" '
-                                 "-j DROP")  # fmt: skip
-                    count += 1
+                    match = f'-A {chain_name} -s {_cidr(s)} -d {_cidr(d)} -m comment --comment "oob-prep isolate"'
+                    rules = _deny_rules("iptables", match, p["deny"])
+                    lines += rules
+                    count += len(rules)
     for proto, ports in _by_proto(p["ports"]):
         lines.append(f"# {_PORTS_NOTE}")
         for d in est.amt_subnets:
-            lines.append(f"-A {chain_name} -d {_cidr(d)} -p {proto} -m multiport --dports {','.join(map(str, ports))} "
-                         '-m comment --comment "oob-prep amt-ports" -j DROP')  # fmt: skip
-            count += 1
+            match = (f"-A {chain_name} -d {_cidr(d)} -p {proto} -m multiport --dports {','.join(map(str, ports))} "
+                     '-m comment --comment "oob-prep amt-ports"')  # fmt: skip
+            rules = _deny_rules("iptables", match, p["deny"], proto)
+            lines += rules
+            count += len(rules)
     lines.append("COMMIT")
     return "\n".join(lines) + "\n", count
 
@@ -654,14 +698,14 @@ def render_panos(
     return "\n".join(lines) + "\n", len(rules)
 
 
-def render_counted(fmt: str, estate, *, scope: str = "subnets", environment: str = "", flows=FLOWS,
+def render_counted(fmt: str, estate, *, scope: str = "subnets", deny: str = "drop", environment: str = "", flows=FLOWS,
                    table_name: str = "oob_prep", chain_name: str = "OOB-PREP", iptables_jump: bool = True,
                    acl_name: str = "OOB-PREP", panos_prefix: str = "oob-prep", panos_amt_zone: str = "oob-amt",
                    panos_server_zone: str = "oob-servers") -> tuple[str, int]:  # fmt: skip
     """(text, number of rules) of one format; ValueError on bad input, and then nothing is rendered."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    p = plan(estate, flows, scope, interface_acl=fmt == "ios")
+    p = plan(estate, flows, scope, interface_acl=fmt == "ios", deny=deny)
     if fmt == "nftables":
         return render_nftables(p, environment, table_name)
     if fmt == "iptables":

@@ -23,9 +23,20 @@ description:
     refused (out of band management is IPv4 only).
   - "Probes run concurrently (asyncio, at most O(concurrency) at a time): a /24 x 4 ports (1016 targets) with a 1 s
     timeout takes about 4 s at concurrency 256 when nothing answers."
+  - "Who answered each probe (RV(results[].answered_by)), the way nmap's C(--reason) and hping3's TTL firewalking
+    tell it: V(nobody) (no answer: dropped), V(firewall) (an ICMP unreachable from another address than the
+    destination, or a reset or ICMP message in the destination's name that arrived from fewer hops than the
+    destination's own SYN-ACK, or from 0 hops when the destination is behind a router), V(destination) (the
+    handshake completed, or the destination's own reset or ICMP message: as many hops away as its SYN-ACK), V(this
+    host) (an error before the packet left), V(unknown) (cannot tell, with the reason). The answers are read with raw
+    sockets while the module runs as root (or with CAP_NET_RAW); without them every refused or unreachable outcome is
+    V(unknown) (RV(answers_read) is false)."
   - "A target with an expected outcome (O(flows[].expect) or O(expect)) becomes a check row C({id, row, status,
-    evidence, remedy}): V(open) passes only when it is open, V(closed) when it is anything but open. Roles assert
-    on RV(failed_checks)."
+    evidence, remedy}): V(open) passes only when it is open; V(blocked) passes only when the packet was stopped
+    before the destination (V(nobody) or V(firewall)), fails when it reached the destination's stack (naming the
+    port, the source and the router in between), and warns when who answered cannot be told; V(closed) passes when
+    it is anything but open (a reset from the destination included: use V(blocked) to prove a firewall). Roles
+    assert on RV(failed_checks)."
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 options:
@@ -63,7 +74,7 @@ options:
       expect:
         description: The outcome that passes its check; without it the target is reported, not checked.
         type: str
-        choices: [open, closed]
+        choices: [open, closed, blocked]
   destinations:
     description: Addresses or CIDR subnets to probe on every port of O(ports) (with O(flows), or instead of them).
     type: list
@@ -77,7 +88,7 @@ options:
   expect:
     description: The expected outcome of every O(destinations) target.
     type: str
-    choices: [open, closed]
+    choices: [open, closed, blocked]
   id:
     description: The id of the O(destinations) targets in results and checks.
     type: str
@@ -136,7 +147,8 @@ options:
         elements: str
         default: []
       closed_ports:
-        description: Ports outside the matrix to probe on the same destinations, expected closed.
+        description: Ports outside the matrix to probe on the same destinations, expected V(blocked) (stopped by a
+          firewall before the destination) with the id V(outside-matrix).
         type: list
         elements: int
         default: []
@@ -148,7 +160,9 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to show.
 notes:
-  - A firewall that rejects with a TCP reset looks the same as an open path to a port nothing listens on (V(refused)).
+  - A firewall that rejects with a TCP reset is told from the destination's own reset by hop count, which needs a
+    reference - an open port of the same destination in the same run (the matrix option probes one), or a
+    destination behind a router while the firewall is this host's first hop. Without either, V(unknown).
   - The module network_flow_rules renders the rules these probes prove.
 """
 
@@ -215,6 +229,38 @@ results:
     expect:
       description: The expected outcome, or null.
       type: str
+    source:
+      description: The local address the probe was sent from.
+      type: str
+    reason:
+      description: What came back, as nmap's C(--reason) says it (syn-ack, reset, no-response, an ICMP code's name
+        such as admin-prohibited, or the connect's status when nothing was read).
+      type: str
+      sample: admin-prohibited
+    answered_by:
+      description: nobody, firewall, destination, this host or unknown (see the description).
+      type: str
+      sample: firewall
+    evidence:
+      description: Who answered, in words, with the TTL, hop count and ICMP code read.
+      type: str
+      sample: "TCP reset from 198.51.100.20, TTL 64 (0 hops): forged by a device closer than 198.51.100.20"
+    answers:
+      description: The answers read for this probe (C(kind) syn-ack, reset or icmp; C(src), C(ttl), C(code)).
+      type: list
+      elements: dict
+    gateway:
+      description: The router this host sends the destination's packets to (null when on-link).
+      type: str
+answered_by:
+  description: How many targets each kind of answerer stopped or answered.
+  returned: success
+  type: dict
+  sample: {destination: 2, firewall: 4, nobody: 0}
+answers_read:
+  description: Whether the answers could be read (raw sockets; root or CAP_NET_RAW).
+  returned: success
+  type: bool
 targets:
   description: How many targets (address and port pairs) were probed; what O(max_targets) is checked against.
   returned: success
@@ -254,6 +300,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import os
 import socket
 import time
 
@@ -268,6 +315,15 @@ from ansible.module_utils.oob_ipv4 import (
     target_range,
 )
 from ansible.module_utils.oob_port_matrix import check_port, probe_targets
+from ansible.module_utils.oob_probe_answer import (
+    DESTINATION,
+    FIREWALL,
+    NOBODY,
+    Sniffer,
+    classify,
+    gateway_for,
+    read_routes,
+)
 
 STATUSES = ("open", "refused", "filtered", "unreachable", "error")
 UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
@@ -287,11 +343,11 @@ def argument_spec() -> dict:
             proto=dict(type="str", choices=["tcp"], default="tcp"),
             row=dict(type="str", default="network_ports"),
             seed=dict(type="str", default=""),
-            expect=dict(type="str", choices=["open", "closed"]),
+            expect=dict(type="str", choices=["open", "closed", "blocked"]),
         )),
         destinations=dict(type="list", elements="str", default=[]),
         ports=dict(type="list", elements="int", default=[]),
-        expect=dict(type="str", choices=["open", "closed"]),
+        expect=dict(type="str", choices=["open", "closed", "blocked"]),
         id=dict(type="str", default="probe"),
         row=dict(type="str", default="network_ports"),
         timeout=dict(type="float", default=1.0),
@@ -331,7 +387,7 @@ def matrix_flows(m: dict) -> list[dict]:
     for dest in dict.fromkeys(f["dest"] for f in flows):
         for port in m["closed_ports"]:
             flows.append({"id": "outside-matrix", "dest": dest, "port": check_port(port, "matrix.closed_ports: port"),
-                          "proto": "tcp", "row": "network_ports", "seed": "", "expect": "closed"})  # fmt: skip
+                          "proto": "tcp", "row": "network_ports", "seed": "", "expect": "blocked"})  # fmt: skip
     return flows
 
 
@@ -381,16 +437,41 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     return "error", str(exc) or type(exc).__name__
 
 
-async def _one(target: dict, sem: asyncio.Semaphore, timeout: float, source: str | None) -> dict:
+async def _connect(loop, sock: socket.socket, address: tuple, timeout: float, on_port) -> None:
+    """A non-blocking connect that reports its local port (``on_port``) before anything can be answered, so the
+    sniffer knows the probe's answers by their ports."""
+    err = sock.connect_ex(address)
+    on_port(sock.getsockname()[1])
+    if err in (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK):
+        fut = loop.create_future()
+        loop.add_writer(sock.fileno(), lambda: fut.done() or fut.set_result(None))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            loop.remove_writer(sock.fileno())
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, os.strerror(err))
+
+
+async def _one(target: dict, sem: asyncio.Semaphore, timeout: float, source: str | None, sniffer) -> dict:
     async with sem:
         loop = asyncio.get_running_loop()
         start = time.monotonic()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        local = {"port": 0, "address": source or ""}
+
+        def on_port(port: int) -> None:
+            local["port"] = port
+            local["address"] = sock.getsockname()[0]
+            if sniffer is not None:
+                sniffer.expect(target["dest"], target["port"], port)
+
         try:
             sock.setblocking(False)
             if source:
                 sock.bind((source, 0))
-            await asyncio.wait_for(loop.sock_connect(sock, (target["dest"], target["port"])), timeout)
+            await _connect(loop, sock, (target["dest"], target["port"]), timeout, on_port)
             status, detail = "open", ""
         except OSError as exc:  # TimeoutError (wait_for) is an OSError too
             status, detail = _classify(exc)
@@ -398,17 +479,52 @@ async def _one(target: dict, sem: asyncio.Semaphore, timeout: float, source: str
                 detail = f"no answer within {timeout:g} s"
         finally:
             sock.close()
-        return dict(target, status=status, detail=detail, elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+        return dict(target, status=status, detail=detail, elapsed_ms=round((time.monotonic() - start) * 1000, 1),
+                    source=local["address"], local_port=local["port"])  # fmt: skip
 
 
-async def _all(items: list[dict], timeout: float, concurrency: int, source: str | None) -> list[dict]:
+async def _all(items: list[dict], timeout: float, concurrency: int, source: str | None, sniffer) -> list[dict]:
     sem = asyncio.Semaphore(concurrency)
-    return list(await asyncio.gather(*(_one(t, sem, timeout, source) for t in items)))
+    loop = asyncio.get_running_loop()
+    for s in sniffer.socks if sniffer is not None else []:
+        loop.add_reader(s.fileno(), sniffer.drain)
+    try:
+        results = list(await asyncio.gather(*(_one(t, sem, timeout, source, sniffer) for t in items)))
+        if sniffer is not None:  # answers that came with the last outcomes
+            await asyncio.sleep(0.05)
+            sniffer.drain()
+    finally:
+        for s in sniffer.socks if sniffer is not None else []:
+            loop.remove_reader(s.fileno())
+    return results
 
 
-def probe(items: list[dict], timeout: float = 1.0, concurrency: int = 256, source: str | None = None) -> list[dict]:
-    """Connect to every target, at most ``concurrency`` at a time; results in the order of ``items``."""
-    return asyncio.run(_all(items, timeout, concurrency, source))
+def probe(items: list[dict], timeout: float = 1.0, concurrency: int = 256, source: str | None = None,
+          sniffer=None) -> list[dict]:  # fmt: skip
+    """Connect to every target, at most ``concurrency`` at a time; results in the order of ``items``. With a
+    ``sniffer`` (oob_probe_answer.Sniffer) each result says who answered (answer_of)."""
+    return asyncio.run(_all(items, timeout, concurrency, source, sniffer))
+
+
+def answer_of(results: list[dict], sniffer) -> None:
+    """Add to each result who answered it (oob_probe_answer.classify): reason, answered_by, answers, evidence. The
+    TTL of a SYN-ACK from a destination is the reference for every other answer in its name."""
+    sniffed = sniffer is not None
+    reference: dict[str, int] = {}
+    per = []
+    for r in results:
+        answers = sniffer.of(r["dest"], r["port"], r["local_port"]) if sniffed else []
+        per.append(answers)
+        for a in answers:
+            if a["kind"] == "syn-ack":
+                reference.setdefault(r["dest"], a["ttl"])
+    routes = read_routes()
+    for r, answers in zip(results, per, strict=True):
+        verdict = classify(r["status"], answers, dest=r["dest"], reference_ttl=reference.get(r["dest"]),
+                           gateway=gateway_for(routes, r["dest"]), local=frozenset({r["source"]}),
+                           sniffed=sniffed)  # fmt: skip
+        r.update(verdict, answers=[{k: v for k, v in a.items() if k != "key"} for a in answers],
+                 gateway=gateway_for(routes, r["dest"]))  # fmt: skip
 
 
 def fit_concurrency(wanted: int, targets_count: int) -> int:
@@ -445,15 +561,42 @@ def check_rows(results: list[dict]) -> list[dict]:
         if not r["expect"]:
             continue
         cid = f"{r['id']}:{r['dest']}:{r['port']}"
-        seen = f"TCP {r['dest']}:{r['port']} is {r['status']}" + (f" ({r['detail']})" if r["detail"] else "")
+        seen = f"TCP {r['dest']}:{r['port']} from {r.get('source') or 'this host'} is {r['status']}" + (
+            f" ({r['detail']})" if r["detail"] else ""
+        )
+        if r.get("evidence"):
+            seen += f"; {r['evidence']}"
         if r["expect"] == "open":
             remedy = ("allow this flow on every router and firewall between this host and the destination (the "
                       "rules that network_flow_rules renders), and check that the destination listens")  # fmt: skip
             rows.append(check(cid, r["row"], r["status"] == "open", f"{seen}; expected open", remedy))
-        else:
+        elif r["expect"] == "closed":
             remedy = "this flow is not in the port matrix: drop it on the router or firewall in between"
             rows.append(check(cid, r["row"], r["status"] != "open", f"{seen}; expected closed", remedy))
+        else:
+            rows.append(_blocked_row(cid, r, seen))
     return rows
+
+
+def _blocked_row(cid: str, r: dict, seen: str) -> dict:
+    """expect=blocked: passes only when the packet was stopped before the destination (dropped, or refused by the
+    firewall); reaching the destination's stack (open, or its own reset or ICMP) fails; cannot tell is a warning."""
+    device = f"the router or firewall between {r.get('source') or 'this host'} and {r['dest']}" + (
+        f" (this host sends through {r['gateway']})" if r.get("gateway") else ""
+    )
+    who = r.get("answered_by")
+    if who in (NOBODY, FIREWALL):
+        return check(cid, r["row"], "pass", f"{seen}; expected blocked: stopped before {r['dest']}")
+    if who == DESTINATION:
+        return check(cid, r["row"], "fail",
+                     f"{seen}; expected blocked, but TCP port {r['port']} reached {r['dest']} itself: {device} let it "
+                     "through",
+                     f"TCP {r['port']} from {r.get('source') or 'this host'} to {r['dest']} is outside the "
+                     f"port matrix: find the rule on {device} that accepts it (a rule above the matrix's, another "
+                     "table or policy) and remove it, or load the matrix's rules (playbooks/network.yml)")  # fmt: skip
+    return check(cid, r["row"], "warn", f"{seen}; expected blocked, but who answered cannot be told",
+                 "run the probe as root (raw sockets read the answers), or from a host with an open port of the same "
+                 "destination to compare hop counts with")  # fmt: skip
 
 
 def run(module: AnsibleModule) -> dict:
@@ -476,15 +619,24 @@ def run(module: AnsibleModule) -> dict:
     start = time.monotonic()
     if source:
         check_source(source)
+    sniffer = Sniffer()
+    sniffed = sniffer.ok
     try:
-        results = probe(items, p["timeout"], concurrency, source)
+        results = probe(items, p["timeout"], concurrency, source, sniffer if sniffed else None)
     except OSError as exc:  # pragma: no cover - per-target errors are results; this is the event loop itself
         raise ProbeError(f"the probes could not run: {exc}") from None
+    finally:
+        sniffer.close()
+    answer_of(results, sniffer if sniffed else None)
     elapsed = round(time.monotonic() - start, 3)
     counts = {status: 0 for status in STATUSES}
     for r in results:
         counts[r["status"]] += 1
-    return {"changed": False, "results": results, "targets": len(items), "summary": counts, "elapsed_s": elapsed,
+    reasons: dict[str, int] = {}
+    for r in results:
+        reasons[r["answered_by"]] = reasons.get(r["answered_by"], 0) + 1
+    return {"changed": False, "results": results, "targets": len(items), "summary": counts, "answered_by": reasons,
+            "answers_read": sniffed, "elapsed_s": elapsed,
             "concurrency": concurrency, **summary(check_rows(results))}  # fmt: skip
 
 

@@ -104,6 +104,19 @@ options:
     type: str
     choices: [subnets, ports]
     default: subnets
+  deny:
+    description:
+      - How the nftables and iptables rules refuse what the matrix does not allow. V(drop) sends nothing back (the
+        sender times out). V(reject-tcp-reset) answers TCP with a reset and everything else with ICMP destination
+        unreachable code 13, communication administratively prohibited (RFC 1812 5.2.7.1); V(reject-icmp) answers
+        everything with ICMP code 13. Either way the answer comes from the firewall, with the firewall's address and
+        hop count, which network_flow_probe tells apart from an answer of the destination.
+      - The Cisco IOS ACL and the PAN-OS rules render their platform's deny whatever this says (an IOS ACL deny is
+        answered with ICMP code 13 while C(ip unreachables) is on, the default; PAN-OS's deny action is the
+        application's default).
+    type: str
+    choices: [drop, reject-tcp-reset, reject-icmp]
+    default: drop
   table_name:
     description: The nftables table's name (C(table inet <name>)).
     type: str
@@ -275,7 +288,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_port_matrix import ESTATE_KEYS, FORMATS, SCOPES, matrix, render_counted
+from ansible.module_utils.oob_port_matrix import DENY, ESTATE_KEYS, FORMATS, SCOPES, matrix, render_counted
 
 EXTENSIONS = {"nftables": "nft", "iptables": "iptables", "ios": "ios", "panos": "panos"}
 
@@ -297,6 +310,7 @@ def argument_spec() -> dict:
         dhcp_servers=dict(type="list", elements="str", default=[]),
         dhcp_relays=dict(type="list", elements="str", default=[]),
         scope=dict(type="str", choices=list(SCOPES), default="subnets"),
+        deny=dict(type="str", choices=list(DENY), default="drop"),
         table_name=dict(type="str", default="oob_prep"),
         iptables_chain=dict(type="str", default="OOB-PREP"),
         iptables_jump=dict(type="bool", default=True),
@@ -318,6 +332,7 @@ def render_all(p: dict) -> tuple[dict, dict]:
     estate = {key: p[key] for key in ESTATE_KEYS if p.get(key) is not None}
     options = {
         "scope": p["scope"],
+        "deny": p["deny"],
         "environment": p["environment"],
         "table_name": p["table_name"],
         "chain_name": p["iptables_chain"],

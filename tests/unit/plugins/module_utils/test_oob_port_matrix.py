@@ -355,18 +355,48 @@ ESTATES = {
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("deny", pm.DENY)
 @pytest.mark.parametrize("scope", pm.SCOPES)
 @pytest.mark.parametrize("name", ESTATES)
-def test_nft_and_iptables_accept_the_output(scratch_netns, tmp_path, name, scope):
+def test_nft_and_iptables_accept_the_output(scratch_netns, tmp_path, name, scope, deny):
     if not shutil.which("nft") or not shutil.which("iptables-restore"):
         pytest.skip("nft and iptables-restore are needed")
     nft = tmp_path / "t.nft"
-    nft.write_text(pm.render("nftables", ESTATES[name], scope=scope))
+    nft.write_text(pm.render("nftables", ESTATES[name], scope=scope, deny=deny))
     run = subprocess.run(["ip", "netns", "exec", scratch_netns, "nft", "-c", "-f", str(nft)], capture_output=True,
                          text=True)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    ipt = pm.render("iptables", ESTATES[name], scope=scope)
+    ipt = pm.render("iptables", ESTATES[name], scope=scope, deny=deny)
     for args in (["--test"], ["--test", "--noflush"]):
         run = subprocess.run(["ip", "netns", "exec", scratch_netns, "iptables-restore", *args], input=ipt,
                              capture_output=True, text=True)  # fmt: skip
         assert run.returncode == 0, run.stderr
+
+
+# How each style refuses, written from the tools' documentation: nftables "reject with tcp reset" (TCP only, hence
+# "meta l4proto tcp" on a rule for every protocol) and "reject with icmp admin-prohibited" (ICMP type 3 code 13,
+# RFC 1812); iptables "-j REJECT --reject-with tcp-reset" (needs "-p tcp") and "--reject-with icmp-admin-prohibited".
+DENY_RULES = {
+    ("nftables", "drop"): ["counter drop"],
+    ("nftables", "reject-tcp-reset"): ["meta l4proto tcp counter reject with tcp reset",
+                                       "counter reject with icmp admin-prohibited"],
+    ("nftables", "reject-icmp"): ["counter reject with icmp admin-prohibited"],
+    ("iptables", "drop"): ["-j DROP"],
+    ("iptables", "reject-tcp-reset"): ["-p tcp -j REJECT --reject-with tcp-reset",
+                                       "-j REJECT --reject-with icmp-admin-prohibited"],
+    ("iptables", "reject-icmp"): ["-j REJECT --reject-with icmp-admin-prohibited"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("fmt", "deny"), list(DENY_RULES))
+def test_each_deny_style_refuses_the_isolated_traffic_its_way(fmt, deny):
+    text = pm.render(fmt, LAB, scope="subnets", deny=deny)
+    isolate = [ln for ln in text.splitlines() if "oob-prep isolate" in ln and not ln.lstrip().startswith("#")]
+    tails = [next(t for t in DENY_RULES[(fmt, deny)] if ln.endswith(t) or f"{t} comment" in ln) for ln in isolate]
+    # both directions (server side -> AMT, AMT -> server side), each with the style's rules in order
+    assert tails == DENY_RULES[(fmt, deny)] * 2 if fmt == "nftables" else len(tails) == len(isolate) > 0
+
+
+def test_an_unknown_deny_style_is_refused():
+    with pytest.raises(ValueError, match="deny must be one of drop, reject-tcp-reset, reject-icmp, not 'reset'"):
+        pm.render("nftables", LAB, deny="reset")
