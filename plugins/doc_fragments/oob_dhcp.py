@@ -16,6 +16,20 @@ options:
     type: str
     choices: [kea, windows]
     default: kea
+  copy_inherited:
+    description:
+      - V(false) (Kea) - options 006 and 015 count as offered when the scope inherits them. Kea's order is followed -
+        the subnet's C(option-data), else its shared network's, else the global C(Dhcp4.option-data) - and the checks
+        say where the value comes from (C(option 15 domain-name lab.example from the global level)). Nothing is
+        copied down to the scope; an inherited value that differs from the estate's is set on the scope (the subnet's
+        value wins over the inherited one for that scope only; the global or shared-network value is never changed).
+      - A client class's C(option-data) is offered only to clients in that class (Kea puts it ahead of the subnet's
+        for them); AMT devices are not known to be in any class, so a class never counts as offering an option, and a
+        value found only in a class is a warning naming the class (converge then sets it on the scope).
+      - V(true) - only values set on the scope itself count; inherited ones are copied to the scope.
+      - Windows - the backend compares scope-level values only (as with V(true)); server-level values are not read yet.
+    type: bool
+    default: false
   scopes:
     description: The AMT subnets. Each must already be a scope of the server; it is never created.
     type: list

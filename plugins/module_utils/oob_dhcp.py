@@ -161,12 +161,29 @@ def checks(scopes: list[dict], state: dict, desired: dict, changes: list[dict], 
             if not keys:
                 continue
             bad = [wrong[tk] for tk in keys if tk in wrong]
-            evidence = "; ".join(f"{c['key']} is {_show(c['before'])}, should be {_show(c['after'])}" for c in bad)
-            held = ", ".join(f"{k} {_show(wanted[(t, k)])}" for t, k in keys)
-            rows.append(
-                check(f"{cid}.{family}", ROW_OPTIONS, not bad, f"{server} scope {net}: {evidence or held}", fix)
-            )
+            sources, classes = found.get("sources") or {}, found.get("classes") or {}
+            evidence = "; ".join(f"{c['key']} is {_show(c['before'])}{_from(sources.get(c['key']))}, should be "
+                                 f"{_show(c['after'])}" for c in bad)  # fmt: skip
+            held = ", ".join(f"{k} {_show(wanted[(t, k)])}{_from(sources.get(k))}" for t, k in keys)
+            status = not bad
+            only_class = [(c["key"], klass) for c in bad if c["before"] is None
+                          for klass, value in classes.get(c["key"], []) if value == c["after"]]  # fmt: skip
+            if only_class and len(only_class) == len(bad):
+                status = "warn"
+                evidence = "; ".join(
+                    f"{key} {_show(wanted[(net, key)])} is offered only to clients of class {klass}"
+                    " (AMT devices are not known to be in it)"
+                    for key, klass in only_class
+                )
+            remedy = fix if status != "warn" else f"set it where every client of the scope gets it: {fix}"
+            rows.append(check(f"{cid}.{family}", ROW_OPTIONS, status, f"{server} scope {net}: {evidence or held}",
+                              remedy))  # fmt: skip
     return rows
+
+
+def _from(where: str | None) -> str:
+    """Where an option's value comes from, for the evidence (nothing for settings that are not inherited)."""
+    return f" from {where}" if where else ""
 
 
 def _family(key: str) -> str:
@@ -313,6 +330,39 @@ def _find_subnet(dhcp4: dict, network: str) -> dict | None:
     return None
 
 
+def _shared_network_of(dhcp4: dict, subnet: dict) -> dict | None:
+    for shared in dhcp4.get("shared-networks", []):
+        if any(member is subnet for member in shared.get("subnet4", [])):
+            return shared
+    return None
+
+
+def effective_option(dhcp4: dict, subnet: dict, code: int, name: str) -> tuple[str | None, str | None, list]:
+    """The option every client of ``subnet`` is offered, by Kea's inheritance: the subnet's option-data, else its
+    shared network's, else the global ``Dhcp4.option-data``. Returns (data, where, classes): where is "the subnet",
+    "the shared-network <name>" or "the global level" (None when nowhere); classes are [(class, data)] of client
+    classes that carry the option too. A class option is offered only to clients in that class (and for them Kea
+    puts it ahead of the subnet's, see the Kea ARM, "Option precedence"); AMT devices are not known to be in any
+    class, so a class never counts as offering the option to them. Pure."""
+    shared = _shared_network_of(dhcp4, subnet)
+    levels = [("the subnet", subnet)]
+    if shared is not None:
+        levels.append((f"the shared-network {shared.get('name', '?')}", shared))
+    levels.append(("the global level", dhcp4))
+    found, where = None, None
+    for label, holder in levels:
+        entry = next((o for o in holder.get("option-data", []) if _is_option(o, code, name)), None)
+        if entry is not None:
+            found, where = entry.get("data", ""), label
+            break
+    classes = []
+    for klass in dhcp4.get("client-classes", []):
+        entry = next((o for o in klass.get("option-data", []) if _is_option(o, code, name)), None)
+        if entry is not None:
+            classes.append((str(klass.get("name", "?")), entry.get("data", "")))
+    return found, where, classes
+
+
 def _is_option(entry: dict, code: int, name: str) -> bool:
     return entry.get("space", "dhcp4") == "dhcp4" and (entry.get("code") == code or entry.get("name") == name)
 
@@ -339,8 +389,9 @@ class KeaBackend:
 
     name = "kea"
 
-    def __init__(self, dhcp4: KeaClient, d2: KeaClient | None, tsig: dict | None):
+    def __init__(self, dhcp4: KeaClient, d2: KeaClient | None, tsig: dict | None, copy_inherited: bool = False):
         self.dhcp4, self.d2, self.tsig = dhcp4, d2, tsig
+        self.copy_inherited = copy_inherited
         self.configs: dict = {}
 
     @property
@@ -374,11 +425,19 @@ class KeaBackend:
                     f"{self.server}: subnet {scope['network']} has id {subnet.get('id')}, "
                     f"not {scope['scope_id']} as the estate says (dhcp_scope_id)",
                 )
-            state[scope["network"]] = {"exists": True, "active": True, "scope_id": subnet.get("id")}
+            sources, classes = {}, {}
+            state[scope["network"]] = {"exists": True, "active": True, "scope_id": subnet.get("id"),
+                                       "sources": sources, "classes": classes}  # fmt: skip
             have = {}
             for key, (code, name) in OPTIONS.items():
-                entry = next((o for o in subnet.get("option-data", []) if _is_option(o, code, name)), None)
-                have[key] = None if entry is None else _option_value(key, entry.get("data", ""))
+                data, where, in_classes = effective_option(dhcp4, subnet, code, name)
+                if self.copy_inherited and where != "the subnet":
+                    data = None  # only a value set on the subnet itself counts
+                have[key] = None if data is None else _option_value(key, data)
+                if data is not None:
+                    sources[key] = where
+                if in_classes:
+                    classes[key] = [(klass, _option_value(key, value)) for klass, value in in_classes]
             for key in (*SUBNET_DDNS, "ddns-qualifying-suffix"):
                 have[key] = subnet.get(key)
             settings[scope["network"]] = have
@@ -553,6 +612,7 @@ def argument_spec() -> dict:
     }
     return {
         "backend": {"type": "str", "choices": ["kea", "windows"], "default": "kea"},
+        "copy_inherited": {"type": "bool", "default": False},
         "scopes": {"type": "list", "elements": "dict", "required": True, "options": scope},
         "tsig": {
             "type": "dict",
@@ -621,7 +681,7 @@ def make_backend(params: dict, open_url=None):
                 service="d2",
                 **{**common, "url": None if kea.get("d2_control_socket") else kea.get("url")},
             )
-        return KeaBackend(dhcp4, d2, tsig)
+        return KeaBackend(dhcp4, d2, tsig, copy_inherited=bool(params.get("copy_inherited")))
     return WindowsBackend.from_params(params.get("windows") or {})
 
 

@@ -53,6 +53,12 @@ TSIG_ALGORITHMS = {
     "hmac-sha224": "hmac-sha224.", "hmac-sha1": "hmac-sha1.", "hmac-md5": "hmac-md5.sig-alg.reg.int.",
 }  # fmt: skip
 RECORD_TYPES = ("CNAME", "A")
+# RRsets that may sit beside a CNAME: DNSSEC's own (RFC 2181 10.1 and RFC 4035 2.5); every other type may not
+# (RFC 1034 3.6.2). An A record may sit beside anything but a CNAME (TXT, DHCID a DHCP server wrote, AAAA, ...).
+BESIDE_CNAME = ("RRSIG", "NSEC")
+# RFC 8482 4.2: a server that will not answer ANY may answer with one synthesized HINFO whose CPU is "RFC8482"
+_RFC8482 = '"rfc8482"'
+FALLBACK_TYPES = ("A", "AAAA", "TXT", "DHCID")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 # [MS-DNSP] 2.3.2.1.1 property ids, 2.2.6.1.1 ZONE_UPDATE values
 DSPROPERTY_ZONE_ALLOW_UPDATE = 0x00000002
@@ -118,12 +124,17 @@ def rrsets_from_answer(name: str, answer_rrsets: list[tuple[str, str, int, list[
 
 def plan_record(want: dict, have: dict) -> dict:
     """Plan one name. ``want``: name, type (CNAME|A), value, ttl, state (present|absent), replace_conflicts.
-    ``have``: {type: {'ttl', 'values'}} at the name (rrsets_from_answer).
+    ``have``: {type: {'ttl', 'values'}} of every RRset at the name (rrsets_from_answer of an ANY query).
 
     Returns {'changed', 'conflicts': [types], 'before': [lines], 'after': [lines], 'prerequisites': [...],
     'changes': [...]} where prerequisites are ('exists'|'absent'|'name_absent', type or None) and changes are
-    ('delete_name',), ('delete', type) or ('replace', type, ttl, value) - RFC 2136 sections 2.4 and 2.5. Raises
-    DnsError('conflict') naming the records in the way.
+    ('delete_name',), ('delete', type) or ('replace', type, ttl, value) - RFC 2136 sections 2.4 and 2.5.
+
+    The prerequisites say what was read of every RRset the update depends on, so a server holding what was read
+    accepts it: the RRset replaced or deleted exists (2.4.1), one added where nothing was read does not (2.4.3), a
+    CNAME where the name held nothing needs the name unused (2.4.5). RRsets that may stay (TXT or DHCID beside an A)
+    are left alone and are no prerequisite. A CNAME beside other data (RFC 1034 3.6.2, RFC 2181 10.1) is a conflict:
+    DnsError('conflict') names the records and what to do, unless ``replace_conflicts``.
     """
     name, rtype, state = want["name"], want["type"], want.get("state", "present")
     if rtype not in RECORD_TYPES:
@@ -131,7 +142,7 @@ def plan_record(want: dict, have: dict) -> dict:
     value = want["value"].rstrip(".").lower() if rtype == "CNAME" else want["value"]
     lines = [f"{name}. {have[t]['ttl']} IN {t} {v}" for t in sorted(have) for v in have[t]["values"]]
     mine = have.get(rtype)
-    others = sorted(t for t in have if t != rtype)
+    others = sorted(t for t in have if t != rtype and t not in BESIDE_CNAME)
     result = {"changed": False, "conflicts": [], "before": lines, "after": list(lines), "prerequisites": [],
               "changes": []}  # fmt: skip
     if state == "absent":
@@ -139,31 +150,38 @@ def plan_record(want: dict, have: dict) -> dict:
             result.update(changed=True, after=[line for line in lines if f" IN {rtype} " not in line],
                           prerequisites=[("exists", rtype)], changes=[("delete", rtype)])  # fmt: skip
         return result
-    if mine and mine["values"] == [value] and mine["ttl"] == want["ttl"] and not (rtype == "CNAME" and others):
-        return result
     conflicting = others if rtype == "CNAME" else [t for t in others if t == "CNAME"]
-    if conflicting and not want.get("replace_conflicts"):
-        found = "; ".join(line for line in lines if any(f" IN {t} " in line for t in conflicting))
-        raise DnsError("conflict", f"{name} already has {found}: a {rtype} record cannot sit beside it. Remove it, "
-                                   "or set replace_conflicts=true to replace it")  # fmt: skip
-    new = f"{name}. {want['ttl']} IN {rtype} {value}"
-    if conflicting:
-        result.update(conflicts=conflicting, changes=[("delete_name",) if rtype == "CNAME" else ("delete", "CNAME"),
-                                                      ("replace", rtype, want["ttl"], value)])  # fmt: skip
-        kept = [line for line in lines if rtype != "CNAME" and " IN CNAME " not in line and f" IN {rtype} " not in line]
-        result.update(changed=True, after=[*kept, new])
+    if mine and mine["values"] == [value] and mine["ttl"] == want["ttl"] and not conflicting:
         return result
-    if mine:  # the same type with another value or TTL: replace it, if it is still there
-        prerequisites = [("exists", rtype)]
-    elif rtype == "CNAME":  # nothing may be at the name, or the CNAME cannot be added (RFC 2136 3.4.2.2)
-        prerequisites = [("name_absent", None)]
-    else:  # an A record must not land beside a CNAME
-        prerequisites = [("absent", "CNAME")]
-    after = [line for line in lines if f" IN {rtype} " not in line] + [new]
-    result.update(
-        changed=True, after=after, prerequisites=prerequisites, changes=[("replace", rtype, want["ttl"], value)]
-    )
+    if conflicting and not want.get("replace_conflicts"):
+        raise DnsError("conflict", _conflict_message(name, rtype, value, conflicting, lines))
+    new = f"{name}. {want['ttl']} IN {rtype} {value}"
+    kept = [line for line in lines if not any(f" IN {t} " in line for t in (rtype, *conflicting))]
+    # what the update depends on, as read: the RRsets it replaces or deletes exist, the ones it adds do not
+    prerequisites = [("exists", t) for t in sorted({*conflicting, *([rtype] if mine else [])})]
+    if rtype == "CNAME" and not have:
+        prerequisites = [("name_absent", None)]  # nothing at all was there (RFC 2136 3.4.2.2)
+    else:
+        prerequisites += [("absent", t) for t in sorted({rtype, "CNAME"} - set(have))]
+    changes = [("delete", t) for t in conflicting] + [("replace", rtype, want["ttl"], value)]
+    result.update(changed=True, conflicts=conflicting, after=[*kept, new], prerequisites=prerequisites,
+                  changes=changes)  # fmt: skip
     return result
+
+
+def _conflict_message(name: str, rtype: str, value: str, conflicting: list, lines: list) -> str:
+    found = "; ".join(line for line in lines if any(f" IN {t} " in line for t in conflicting))
+    if rtype == "CNAME":
+        return (
+            f"{name} already has {found}: a CNAME cannot sit beside other data at the same name (RFC 1034 3.6.2, "
+            f"RFC 2181 10.1). Use type=A with the service point's address (an A record may sit beside them), "
+            f"remove those records, or set replace_conflicts=true to delete them and add the CNAME to {value}"
+        )
+    return (
+        f"{name} already has {found}: an A record cannot sit beside a CNAME (RFC 1034 3.6.2). Use type=CNAME "
+        f"(target the service point's FQDN), remove the CNAME, or set replace_conflicts=true to replace it with "
+        f"the A record {value}"
+    )
 
 
 def zone_allow_update(values: list[bytes]) -> str | None:
@@ -231,6 +249,23 @@ class Rfc2136:
             "authority": _rrsets(response.authority),
             "authoritative": bool(response.flags & dns.flags.AA),
         }
+
+    def read_name(self, name: str) -> dict:
+        """Every RRset at ``name``, with one query of type ANY (RFC 1035 3.2.3) to the authoritative server, as
+        ``query`` returns it. A server that answers ANY minimally (RFC 8482: one synthesized HINFO "RFC8482") is asked
+        for A (which brings a CNAME), AAAA, TXT and DHCID instead, with a warning that other types were not read."""
+        response = self.query(name, "ANY")
+        if any(rdtype == "HINFO" and any(v.lower().startswith(_RFC8482) for v in values)
+               for _owner, rdtype, _ttl, values in response["answer"]):  # fmt: skip
+            self.warnings.append(
+                f"{self.where} answers ANY minimally (RFC 8482): the records of {name} were read "
+                f"type by type ({', '.join(FALLBACK_TYPES)}); other types there were not seen"
+            )
+            answers = [self.query(name, rdtype) for rdtype in FALLBACK_TYPES]
+            response = dict(answers[0], answer=[rrset for a in answers for rrset in a["answer"]])
+            if any(a["rcode"] == "NOERROR" for a in answers):
+                response["rcode"] = "NOERROR"
+        return response
 
     def zone_of(self, name: str) -> str:
         """The zone that holds ``name``, from the SOA the server returns for it (answer or authority)."""

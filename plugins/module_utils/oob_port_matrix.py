@@ -10,7 +10,9 @@ of one platform:
 ``nftables``
     a complete ``table inet <name>`` (for ``nft -f``, or the module nft_table) with one base chain on the forward hook.
 ``iptables``
-    a ``*filter`` section for ``iptables-restore --noflush``: its own chain, jumped to from FORWARD.
+    a ``*filter`` section for ``iptables-restore --noflush``: its own chain, jumped to from FORWARD's first rule
+    (``-I FORWARD 1``: behind a final REJECT or DROP, RHEL's default, an appended jump would never be reached);
+    ``iptables_load_command`` is the idempotent way to load it (one jump, however often it is loaded).
 ``ios``
     a Cisco IOS extended named ACL, ``remark`` lines carrying each flow's seed row, wildcard masks; stateless, so every
     flow has its reply entry (``established`` for TCP).
@@ -520,15 +522,33 @@ def _cidr(net) -> str:
     return str(net)
 
 
+def iptables_load_command(chain_name: str = "OOB-PREP", path: str = "FILE") -> str:
+    """The shell line that loads a rendering with the jump and leaves exactly one jump, FORWARD's first rule: the load
+    inserts a new jump at 1; every jump to the chain after rule 1 is then deleted, from the last up (so the numbers
+    of the ones still to delete do not move). No moment without a jump, and idempotent: a second run ends the same."""
+    return (
+        f'iptables-restore --noflush {path} && iptables -L FORWARD -n --line-numbers | awk \'$2 == "{chain_name}" '
+        '&& $1 > 1 {print $1}\' | sort -rn | while read -r n; do iptables -D FORWARD "$n"; done'
+    )
+
+
 def render_iptables(p: dict, environment: str = "", chain_name: str = "OOB-PREP", jump: bool = True) -> tuple[str, int]:
     _name(chain_name, _IPT_CHAIN, "chain_name", "a letter, then letters, digits, '_' or '-', at most 28 characters")
     est: Estate = p["estate"]
     extra = ["load with: iptables-restore --noflush FILE (declaring the chain flushes it: a reload replaces its rules",
-             "and touches no other chain). The FORWARD jump is added by every load: on a host that reloads this file,",
-             "render without it (iptables_jump=false) and keep one jump in the host's own rules."]  # fmt: skip
+             "and touches no other chain)."]  # fmt: skip
+    if jump:
+        extra += ["The jump is FORWARD's first rule (-I FORWARD 1), ahead of a final REJECT or DROP (RHEL's",
+                  "default), which would otherwise leave this chain dead. A restore file cannot test for a rule, so",
+                  "every load inserts one more jump: load and reload with this line, which keeps the first jump and",
+                  "deletes every later one (also one an older rendering appended):",
+                  f"  {iptables_load_command(chain_name)}"]  # fmt: skip
+    else:
+        extra += ["No jump from FORWARD is rendered (iptables_jump=false): keep one as the host's first FORWARD rule,",
+                  f'  -I FORWARD 1 -m comment --comment "oob-prep" -j {chain_name}']  # fmt: skip
     lines = _header("#", environment, p, extra) + ["*filter", f":{chain_name} - [0:0]"]
     if jump:
-        lines.append(f'-A FORWARD -m comment --comment "oob-prep" -j {chain_name}')
+        lines.append(f'-I FORWARD 1 -m comment --comment "oob-prep" -j {chain_name}')
     count = 0
     lines.append("# replies and related ICMP of connections to and from the AMT subnets")
     for flag in ("-s", "-d"):

@@ -10,7 +10,8 @@ short_description: Options 006 and 015 and dynamic DNS on the DHCP scopes of the
 description:
   - For each scope of O(scopes), ensures what an AMT device needs from DHCP to find its provisioning server
     (ConfigMgr's log says "incorrect network configuration (DHCP option 6 and 15 required)" otherwise) - option 006
-    (DNS servers, in order) and option 015 (the DNS suffix) at scope level - and that the DHCP server always
+    (DNS servers, in order) and option 015 (the DNS suffix) offered to the scope (Kea - set on the scope, or inherited
+    from its shared network or the global level; see O(copy_inherited)) - and that the DHCP server always
     updates DNS with the clients' A and PTR records, also for clients that do not ask (AMT devices cannot make secure
     DNS updates themselves).
   - Only those settings change. Pools, reservations, other options and the server's other scopes stay exactly as

@@ -42,7 +42,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: Every check with its id, the seed row it belongs to, status (V(pass), V(fail)), evidence and remedy.
+  description:
+    - Every check with its id, the seed row it belongs to, status (V(pass), V(fail), or V(warn) for an option only a
+      client class carries), evidence (for an option, where its value comes from) and remedy.
   returned: always
   type: list
   elements: dict

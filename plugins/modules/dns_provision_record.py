@@ -14,9 +14,15 @@ description:
   - Speaks DNS from the controller to the zone's authoritative server - RFC 2136 dynamic updates with GSS-TSIG
     (Kerberos; what "secure only" AD-integrated zones require), TSIG, or, when asked explicitly, none. For a Windows
     DNS server without dynamic updates, the role oob_dns has a C(windows) backend instead.
-  - Reads with one query per name and writes only what differs, in one update per name whose prerequisites (RFC 2136
-    2.4) make it atomic, then reads the record back. A record of another type at the name is a conflict - the module
-    fails naming it, or replaces it with O(replace_conflicts=true).
+  - Reads every record at the name with one query per name (type ANY; a server that answers ANY minimally, RFC 8482,
+    is asked for A, AAAA, TXT and DHCID instead, with a warning) and writes only what differs, in one update per name
+    whose prerequisites (RFC 2136 2.4) are built from what was read - the RRsets it replaces or deletes exist, the
+    ones it adds do not - so the update is atomic and a server holding what was read accepts it; then reads back.
+  - Records that may share the name are left alone - a TXT record, or the DHCID record a DHCP server writes, beside
+    an A record. A CNAME cannot share its name with other data (RFC 1034 3.6.2, RFC 2181 10.1; DNSSEC's RRSIG and
+    NSEC excepted) - a CNAME wanted where other records are, or an A record wanted where a CNAME is, fails naming
+    the records and what to do (use the other O(type), remove them), or, with O(replace_conflicts=true), the records
+    in the way are deleted (only those RRsets) and the record added in the same update.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 options:
@@ -50,7 +56,8 @@ options:
     choices: [present, absent]
     default: present
   replace_conflicts:
-    description: Replace a record of another type at the name instead of failing.
+    description: Delete the records that cannot share the name with the wanted record (every other RRset for a CNAME,
+      the CNAME for an A record) instead of failing.
     type: bool
     default: false
   server:
@@ -254,7 +261,7 @@ def run(module) -> dict:
     plans = []
     for suffix in common["suffixes"]:  # 1. read every name before anything is written
         name = f"{common['label']}.{suffix}"
-        response = adapter.query(name, "A")
+        response = adapter.read_name(name)
         if response["rcode"] not in ("NOERROR", "NXDOMAIN") or not response["authoritative"]:
             raise DnsError("zone", f"{adapter.where} answered {response['rcode']} for {name} without authority: it "
                                    f"holds no zone for the suffix {suffix}; check the suffix, or give the server of "
@@ -270,7 +277,7 @@ def run(module) -> dict:
         if plan["changed"] and not module.check_mode:
             zone = adapter.zone_of(name)
             adapter.update(zone, name, plan)
-            again = plan_record(want, rrsets_from_answer(name, adapter.query(name, "A")["answer"]))
+            again = plan_record(want, rrsets_from_answer(name, adapter.read_name(name)["answer"]))
             if again["changed"]:
                 raise DnsError("verify", f"{name} on {adapter.where} does not hold what was written: "
                                          f"{again['before']}")  # fmt: skip

@@ -24,7 +24,8 @@ description:
     traffic to the AMT management ports dropped. Other traffic is left alone: no rule accepts any-to-any."
   - "Platforms: V(nftables) a complete C(table inet) with a forward base chain whose policy is accept (an nftables
     accept ends only this table's chain, a drop is final, so the table composes with the router's own tables);
-    V(iptables) a C(*filter) section for C(iptables-restore --noflush), its own chain jumped to from FORWARD;
+    V(iptables) a C(*filter) section for C(iptables-restore --noflush), its own chain jumped to from FORWARD's first
+    rule (see O(iptables_jump));
     V(ios) a Cisco IOS extended named ACL for the AMT subnets' gateway interface, in and out (stateless: each flow
     has its reply entry, C(established) for TCP; it ends with permits scoped to the AMT subnets, not permit any
     any); V(panos) Palo Alto Networks PAN-OS configure-mode C(set rulebase security rules) commands."
@@ -101,6 +102,13 @@ options:
       - V(subnets) drops every packet between the server side and the AMT subnets that the matrix does not allow.
       - V(ports) drops only traffic to the AMT management ports that the matrix does not allow, for AMT computers
         that are ordinary desktops whose operating system shares the AMT address and needs servers on other ports.
+      - "What V(ports) leaves reachable: only TCP traffic to 16992, 16993 and 16995 of the AMT subnets that is neither
+        a flow of the matrix nor a reply is dropped. Everything else passes this device - every other port of the
+        AMT computers (their operating system's, and AMT's own TCP 16994, redirection without TLS, and UDP 623/664,
+        RMCP presence and ASF, which the matrix does not name and so does not drop either), and everything the AMT
+        subnets send, to any server on any port (a hello to TCP 9971 of a host other than the service point
+        included). Use V(subnets) where the AMT subnets need nothing else from the server side; with either scope,
+        traffic that does not cross this device (the AMT computers' own subnet) is not filtered."
     type: str
     choices: [subnets, ports]
     default: subnets
@@ -127,8 +135,15 @@ options:
     default: OOB-PREP
   iptables_jump:
     description:
-      - Include the C(-A FORWARD -j <chain>) jump. Every C(iptables-restore --noflush) adds it again; on a host that
-        reloads the file, set V(false) and keep one jump in the host's own rules.
+      - Include the jump from FORWARD to the chain, as FORWARD's first rule (C(-I FORWARD 1)): an appended jump
+        behind a final REJECT or DROP (RHEL's default FORWARD) would never be reached.
+      - A restore file cannot test whether a rule is there, so every C(iptables-restore --noflush) of it inserts one
+        more jump. The file's header therefore gives the line to load and reload it with, which is idempotent - the
+        load inserts the new jump at 1, then every jump to the chain after rule 1 is deleted (from the last up), so
+        FORWARD always ends with one jump, first, and is never without one (a jump an older rendering appended is
+        removed too).
+      - V(false) renders no jump (load the file with plain C(iptables-restore --noflush)); keep one in the host's own
+        rules, as its first FORWARD rule.
     type: bool
     default: true
   ios_acl:

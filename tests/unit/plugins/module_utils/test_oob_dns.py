@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils.oob_dns import (
     DnsError,
+    Rfc2136,
     check_fqdn,
     check_ipv4,
     check_tsig_secret,
@@ -39,8 +40,24 @@ def want(**extra):
         (want(), {"CNAME": {"ttl": 60, "values": ["oobsp.lab.example"]}}, [("exists", "CNAME")],
          [("replace", "CNAME", 3600, "oobsp.lab.example")], [f"{NAME}. 3600 IN CNAME oobsp.lab.example"]),
         # an A record where nothing is: it must not land beside a CNAME (2.4.3)
-        (want(type="A", value="198.51.100.20"), {}, [("absent", "CNAME")],
+        (want(type="A", value="198.51.100.20"), {}, [("absent", "A"), ("absent", "CNAME")],
          [("replace", "A", 3600, "198.51.100.20")], [f"{NAME}. 3600 IN A 198.51.100.20"]),
+        # an A record beside a TXT and a DHCID (RFC 4701) record: they stay, and are no prerequisite
+        (want(type="A", value="198.51.100.20"),
+         {"TXT": {"ttl": 60, "values": ['"x"']},
+          "DHCID": {"ttl": 60, "values": ["AAEBOSD+XR3Os/0LozeXVqcNc7FwCfQdWL3b/NaiUDlW2No="]}},
+         [("absent", "A"), ("absent", "CNAME")], [("replace", "A", 3600, "198.51.100.20")],
+         [f"{NAME}. 60 IN DHCID AAEBOSD+XR3Os/0LozeXVqcNc7FwCfQdWL3b/NaiUDlW2No=", f'{NAME}. 60 IN TXT "x"',
+          f"{NAME}. 3600 IN A 198.51.100.20"]),
+        # an A record with another address, beside a TXT record: replace it while it exists
+        (want(type="A", value="198.51.100.20"),
+         {"A": {"ttl": 3600, "values": ["192.0.2.66"]}, "TXT": {"ttl": 60, "values": ['"x"']}},
+         [("exists", "A"), ("absent", "CNAME")], [("replace", "A", 3600, "198.51.100.20")],
+         [f'{NAME}. 60 IN TXT "x"', f"{NAME}. 3600 IN A 198.51.100.20"]),
+        # a CNAME in a signed zone: RRSIG and NSEC may sit beside it (RFC 2181 10.1, RFC 4035 2.5)
+        (want(), {"RRSIG": {"ttl": 60, "values": ["sig"]}, "NSEC": {"ttl": 60, "values": ["next"]}},
+         [("absent", "CNAME")], [("replace", "CNAME", 3600, "oobsp.lab.example")],
+         [f"{NAME}. 60 IN NSEC next", f"{NAME}. 60 IN RRSIG sig", f"{NAME}. 3600 IN CNAME oobsp.lab.example"]),
         # absent: delete our RRset only (2.5.2) while it exists
         (want(state="absent"), {"CNAME": {"ttl": 3600, "values": ["oobsp.lab.example"]}}, [("exists", "CNAME")],
          [("delete", "CNAME")], []),
@@ -79,8 +96,20 @@ def test_a_record_of_another_type_is_a_conflict(wanted, have, found):
         plan_record(wanted, have)
     assert err.value.kind == "conflict" and found in str(err.value)
     plan = plan_record(dict(wanted, replace_conflicts=True), have)
-    first = ("delete_name",) if wanted["type"] == "CNAME" else ("delete", "CNAME")  # RFC 2136 2.5.3 / 2.5.2
-    assert plan["changes"][0] == first and plan["changes"][1][0] == "replace"
+    [other] = have  # delete the RRset in the way (RFC 2136 2.5.2) while it exists as read (2.4.1)
+    assert plan["changes"][0] == ("delete", other) and plan["changes"][1][0] == "replace"
+    assert ("exists", other) in plan["prerequisites"]
+
+
+@pytest.mark.parametrize("other", ["TXT", "DHCID", "AAAA", "MX"])
+def test_a_cname_cannot_sit_beside_any_other_data(other):
+    have = {other: {"ttl": 60, "values": ["v"]}}
+    with pytest.raises(DnsError, match=r"a CNAME cannot sit beside other data .*RFC 1034 3\.6\.2") as err:
+        plan_record(want(), have)
+    assert f"{NAME}. 60 IN {other} v" in str(err.value) and "type=A" in str(err.value)
+    # with type A the same record is no conflict and is kept
+    plan = plan_record(want(type="A", value="198.51.100.20"), have)
+    assert f"{NAME}. 60 IN {other} v" in plan["after"] and plan["conflicts"] == []
 
 
 def test_answers_are_read_for_the_name_only():
@@ -149,3 +178,82 @@ def test_gss_tsig_failures_say_what_to_do(text, hint):
 
     message = _gss_hint(Exception(text), "dc1.lab.example")
     assert message.startswith("GSS-TSIG with dc1.lab.example failed: ") and hint in message and text in message
+
+
+# --- the update on the wire, read back with dnspython's parser (RFC 2136 2.4 and 2.5) --------------------------------
+dns_message = pytest.importorskip("dns.message")
+ANY, NONE, IN = 255, 254, 1  # RFC 1035 3.2.5 / RFC 2136 1.3: the classes a prerequisite and an update use
+
+
+def sent_update(plan: dict) -> list:
+    """The update Rfc2136.update sends for ``plan``, as [(section, owner, class, type, ttl, [rdata text])]."""
+    adapter = Rfc2136({"host": "dc1.lab.example", "address": "198.51.100.10"}, "none")
+    captured = {}
+
+    def exchange(message, _keyring):
+        captured["wire"] = message.to_wire()
+        return "NOERROR", True
+
+    adapter._exchange_tcp = exchange
+    adapter.update("lab.example", NAME, plan)
+    message = dns_message.from_wire(captured["wire"])  # parsed independently of the message built
+    rows = []
+    for section, rrsets in (("zone", message.sections[0]), ("prereq", message.sections[1]),
+                            ("update", message.sections[2])):  # fmt: skip
+        for rrset in rrsets:
+            # dnspython keeps the wire class ANY or NONE of a prerequisite or delete in ``deleting``
+            wire_class = int(rrset.deleting) if rrset.deleting is not None else int(rrset.rdclass)
+            rows.append((section, rrset.name.to_text(), wire_class, int(rrset.rdtype), rrset.ttl,
+                         sorted(rd.to_text() for rd in rrset)))  # fmt: skip
+    return rows
+
+
+OWNER = "ProvisionServer.lab.example."
+ZONE = ("zone", "lab.example.", IN, 6, 0, [])  # RFC 2136 2.3: the zone section is the zone's SOA, class IN
+
+
+@pytest.mark.parametrize(
+    ("wanted", "have", "expected"),
+    [
+        # A beside TXT: 2.4.3 "RRset does not exist" for A and CNAME (class NONE, TTL 0, no rdata); 2.5.2 delete the
+        # A RRset (class ANY, TTL 0, no rdata), then 2.5.1 add (class IN, the TTL, the rdata)
+        (want(type="A", value="198.51.100.20"), {"TXT": {"ttl": 60, "values": ['"x"']}},
+         [ZONE, ("prereq", OWNER, NONE, 1, 0, []), ("prereq", OWNER, NONE, 5, 0, []),
+          ("update", OWNER, ANY, 1, 0, []), ("update", OWNER, IN, 1, 3600, ["198.51.100.20"])]),
+        # nothing there, a CNAME: 2.4.5 "Name is not in use" (class NONE, type ANY)
+        (want(), {}, [ZONE, ("prereq", OWNER, NONE, 255, 0, []), ("update", OWNER, ANY, 5, 0, []),
+                      ("update", OWNER, IN, 5, 3600, ["oobsp.lab.example."])]),
+        # a CNAME replacing a TXT record (replace_conflicts): 2.4.1 "RRset exists" (class ANY, type TXT, TTL 0), the TXT
+        # RRset deleted (2.5.2), then the CNAME
+        (want(replace_conflicts=True), {"TXT": {"ttl": 60, "values": ['"x"']}},
+         [ZONE, ("prereq", OWNER, ANY, 16, 0, []), ("prereq", OWNER, NONE, 5, 0, []), ("update", OWNER, ANY, 16, 0, []),
+          ("update", OWNER, ANY, 5, 0, []), ("update", OWNER, IN, 5, 3600, ["oobsp.lab.example."])]),
+    ],
+)  # fmt: skip
+def test_the_update_on_the_wire(wanted, have, expected):
+    rows = sent_update(plan_record(wanted, have))
+    assert [(s, o.lower(), c, t, ttl, v) for s, o, c, t, ttl, v in rows] == [
+        (s, o.lower(), c, t, ttl, v) for s, o, c, t, ttl, v in expected
+    ]
+
+
+def test_every_rrset_is_read_with_one_any_query_and_an_rfc8482_server_type_by_type():
+    asked = []
+    full = {"ANY": [(f"{NAME}.", "A", 60, ["198.51.100.20"]), (f"{NAME}.", "TXT", 60, ['"x"'])]}
+    minimal = {"ANY": [(f"{NAME}.", "HINFO", 60, ['"RFC8482" ""'])], "TXT": [(f"{NAME}.", "TXT", 60, ['"x"'])],
+               "A": [(f"{NAME}.", "A", 60, ["198.51.100.20"])]}  # fmt: skip
+    for answers, queries in ((full, ["ANY"]), (minimal, ["ANY", "A", "AAAA", "TXT", "DHCID"])):
+        adapter = Rfc2136({"host": "dc1.lab.example", "address": "198.51.100.10"}, "none")
+        asked.clear()
+
+        def query(name, rdtype, answers=answers):
+            asked.append(rdtype)
+            found = answers.get(rdtype, [])
+            return {"rcode": "NOERROR", "answer": found, "authority": [], "authoritative": True}
+
+        adapter.query = query
+        response = adapter.read_name(NAME)
+        assert asked == queries
+        assert rrsets_from_answer(NAME, response["answer"]) == {"A": {"ttl": 60, "values": ["198.51.100.20"]},
+                                                                 "TXT": {"ttl": 60, "values": ['"x"']}}  # fmt: skip
+    assert "RFC 8482" in adapter.warnings[0]

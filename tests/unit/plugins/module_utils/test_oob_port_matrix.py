@@ -400,3 +400,38 @@ def test_each_deny_style_refuses_the_isolated_traffic_its_way(fmt, deny):
 def test_an_unknown_deny_style_is_refused():
     with pytest.raises(ValueError, match="deny must be one of drop, reject-tcp-reset, reject-icmp, not 'reset'"):
         pm.render("nftables", LAB, deny="reset")
+
+
+def test_iptables_jump_is_forwards_first_rule_and_the_load_line_is_idempotent(scratch_netns, tmp_path):
+    """RHEL's default FORWARD ends with a REJECT (iptables-services' /etc/sysconfig/iptables): an appended jump would be
+    dead. The header's load line, run three times over a FORWARD that already has an old appended jump, must leave
+    one jump, first, and the host's REJECT last. Expected rules as `iptables -S` prints them (iptables(8))."""
+    if not shutil.which("iptables-restore"):
+        pytest.skip("iptables-restore is needed")
+    text = pm.render("iptables", LAB)
+    assert '\n:OOB-PREP - [0:0]\n-I FORWARD 1 -m comment --comment "oob-prep" -j OOB-PREP\n' in text
+    assert "-A FORWARD" not in text
+    rules = tmp_path / "oob.iptables"
+    rules.write_text(text)
+    load = next(line[4:] for line in text.splitlines() if line.startswith("#   iptables-restore"))
+    assert load == pm.iptables_load_command()
+
+    def sh(command: str) -> str:
+        run = subprocess.run(["ip", "netns", "exec", scratch_netns, "sh", "-c", command], capture_output=True,
+                             text=True)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    # the host's rules: RHEL's final REJECT, and a jump an older rendering appended behind it
+    sh("iptables -N OOB-PREP && iptables -A FORWARD -j REJECT --reject-with icmp-host-prohibited && "
+       "iptables -A FORWARD -m comment --comment oob-prep -j OOB-PREP")  # fmt: skip
+    expected = [
+        "-P FORWARD ACCEPT",
+        "-A FORWARD -m comment --comment oob-prep -j OOB-PREP",
+        "-A FORWARD -j REJECT --reject-with icmp-host-prohibited",
+    ]
+    for _ in range(3):
+        sh(load.replace("FILE", str(rules)))
+        assert sh("iptables -S FORWARD").splitlines() == expected
+    chain = sh("iptables -S OOB-PREP").splitlines()
+    assert len(chain) == 1 + 17  # "-N OOB-PREP" and the chain's rules, once (a reload replaced them)

@@ -168,3 +168,80 @@ def test_windows_info_reports_the_missing_options_and_kea_only_keys_are_refused(
     }
     status, res = run_module(dhcp_scope.main, {**args, "scopes": [{**WIN_SCOPE, "ddns": {"servers": ["10.0.0.1"]}}]})
     assert status == "fail" and "cannot be set on a Windows DHCP server" in res["msg"], res
+
+
+# --- options the scope inherits (Kea ARM, "DHCPv4 Server Configuration": option-data at the global level, in a
+# shared-network, in a subnet4 entry, in a client class; the subnet's value wins over its shared network's, which wins
+# over the global one)
+def with_inherited(kea, where: str, domain: str = "lab.example") -> None:
+    dhcp4 = kea[0].config["Dhcp4"]
+    option = {"name": "domain-name", "data": domain}
+    if where == "global":
+        dhcp4["option-data"] = [option, {"name": "domain-name-servers", "data": "198.51.100.10, 198.51.100.30"}]
+    elif where == "shared":
+        subnet = dhcp4["subnet4"].pop(0)
+        dhcp4["shared-networks"] = [{"name": "amt-floor1", "option-data": [option], "subnet4": [subnet]}]
+    else:
+        dhcp4["client-classes"] = [{"name": "vpro", "test": "substring(option[60].hex,0,4) == 'AMT '",
+                                    "option-data": [option]}]  # fmt: skip
+
+
+@pytest.mark.parametrize(("where", "said"), [("global", "from the global level"),
+                                             ("shared", "from the shared-network amt-floor1")])  # fmt: skip
+def test_an_inherited_option_15_counts_as_offered_and_says_where_from(run_module, kea, where, said):
+    with_inherited(kea, where)
+    status, res = run_module(dhcp_scope_info.main, args(kea))
+    assert status == "exit", res
+    [row] = [c for c in res["checks"] if c["id"].endswith("option_015")]
+    assert row["status"] == "pass" and f"option 15 domain-name lab.example {said}" in row["evidence"]
+    before = copy.deepcopy(kea[0].config)
+    status, res = run_module(dhcp_scope.main, {**args(kea), "_ansible_diff": True})
+    assert status == "exit" and res["changed"] is True  # the DDNS settings still change
+    assert not [c for c in res["changes"] if c["key"].startswith("option 15")]  # nothing copied down
+    subnet = next(s for s in _subnets(kea[0].config) if s["subnet"] == "203.0.113.0/24")
+    assert not [o for o in subnet["option-data"] if o.get("name") == "domain-name"]
+    assert kea[0].config.get("Dhcp4", {}).get("option-data") == before["Dhcp4"].get("option-data")
+
+
+def test_copy_inherited_sets_the_value_on_the_scope(run_module, kea):
+    with_inherited(kea, "global")
+    status, res = run_module(dhcp_scope.main, {**args(kea), "copy_inherited": True, "_ansible_check_mode": True,
+                                               "_ansible_diff": True})  # fmt: skip
+    assert status == "exit" and kea[0].commands == ["config-get"]
+    assert res["diff"]["before"]["203.0.113.0/24"]["option 15 domain-name"] is None
+    assert res["diff"]["after"]["203.0.113.0/24"]["option 15 domain-name"] == "lab.example"
+    status, res = run_module(dhcp_scope.main, {**args(kea), "copy_inherited": True})
+    assert status == "exit" and res["changed"] is True
+    assert {"code": 15, "data": "lab.example"}.items() <= next(
+        o for o in amt_subnet(kea[0].config)["option-data"] if o.get("code") == 15
+    ).items()
+
+
+def test_a_wrong_inherited_value_is_set_on_the_scope_and_the_global_one_stays(run_module, kea):
+    with_inherited(kea, "global", domain="corp.example")
+    status, res = run_module(dhcp_scope_info.main, args(kea))
+    [row] = [c for c in res["checks"] if c["id"].endswith("option_015")]
+    assert row["status"] == "fail"
+    assert "option 15 domain-name is corp.example from the global level, should be lab.example" in row["evidence"]
+    status, res = run_module(dhcp_scope.main, args(kea))
+    assert status == "exit" and res["changed"] is True, res
+    assert [o["data"] for o in amt_subnet(kea[0].config)["option-data"] if o.get("code") == 15] == ["lab.example"]
+    assert kea[0].config["Dhcp4"]["option-data"][0] == {"name": "domain-name", "data": "corp.example"}
+    status, res = run_module(dhcp_scope_info.main, args(kea))
+    [row] = [c for c in res["checks"] if c["id"].endswith("option_015")]
+    assert row["status"] == "pass" and "from the subnet" in row["evidence"]
+
+
+def test_an_option_only_a_client_class_carries_is_a_warning_naming_the_class(run_module, kea):
+    with_inherited(kea, "class")
+    status, res = run_module(dhcp_scope_info.main, args(kea))
+    [row] = [c for c in res["checks"] if c["id"].endswith("option_015")]
+    assert row["status"] == "warn", row
+    assert "option 15 domain-name lab.example is offered only to clients of class vpro" in row["evidence"]
+
+
+def _subnets(config):
+    dhcp4 = config["Dhcp4"]
+    yield from dhcp4.get("subnet4", [])
+    for shared in dhcp4.get("shared-networks", []):
+        yield from shared.get("subnet4", [])
