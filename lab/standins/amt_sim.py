@@ -5,16 +5,35 @@ UI and WS-MAN SOAP at /wsman, HTTP digest authentication) and 16993 (the same ov
 unprovisioned and in setup mode, takes a DHCP lease and sends the provisioning "hello" to ProvisionServer:9971. It
 follows the published protocol, as recorded in docs/notes ("Intel AMT on the wire") and by public sources:
 
-- ``Server:`` header ``Intel(R) Active Management Technology X.Y.Z`` (header_variant ``full``), ``AMT`` (ME 11+,
-  ``amt``), ``Intel(R) Con. Management Engine 5.0.1`` (some ME 5.0.x, ``me5``); ``GET /`` answers ``303 See Other``
-  to ``/logon.htm`` (nmap's service probes).
+- ``Server:`` header ``Intel(R) Active Management Technology X.Y.Z`` or ``X.Y.Z.W`` (header_variant ``full``;
+  four parts as in the 401 and 200 answers recorded in Open AMT's RPS and MPS tests, such as ``11.8.50.3425``),
+  ``Intel(R) Active Management Technology`` with no version (``unversioned``; Greenbone's AMT detection reports such
+  a device's version as unknown), ``AMT`` (ME 11+, ``amt``), ``Intel(R) Con. Management Engine 5.0.1`` (some ME 5.0.x,
+  ``me5``), ``Intel(R) Standard Manageability X.Y.Z`` (``ism``: the non-vPro sibling of AMT; nmap's service probes,
+  Greenbone's ISM detection); ``GET /`` answers ``303 See Other`` to ``/logon.htm`` (nmap's service probes). The
+  answers of ``/wsman`` may carry another form (``wsman_header_variant``): ME 11 firmware says ``AMT`` on ``GET /``
+  and its full product and version in the 401 of ``POST /wsman`` (RPS's recorded 401, with ``Connection: close``:
+  ``close_on_401``).
 - ``POST /wsman`` without credentials: 401 with
   ``WWW-Authenticate: Digest realm="Digest:<32 hex>", nonce="...",stale="false",qop="auth"`` (that punctuation);
   with an RFC 2617 digest (MD5, qop=auth, a nonce this device issued) the WS-MAN (DSP0226) SOAP 1.2 answers are
   shaped after the AMT responses recorded in Intel's go-wsman-messages (``pkg/wsman/wsmantesting/responses``):
   Get/Enumerate/Pull of AMT_GeneralSettings, AMT_SetupAndConfigurationService, CIM_SoftwareIdentity (InstanceID
-  ``AMT`` carries the version) and CIM_AssociatedPowerManagementService (PowerState; also under
-  CIM_ServiceAvailableToElement, as AMT lists it). Anything else gets a WS-Addressing fault.
+  ``AMT`` carries the version's first three parts, ``Build Number`` the fourth) and
+  CIM_AssociatedPowerManagementService (PowerState; also under CIM_ServiceAvailableToElement, as AMT lists it).
+  Anything else gets a WS-Addressing fault. With ``chunked`` the 200 answers use ``Transfer-Encoding: chunked``, as
+  the MPS recordings of real firmware do.
+- Nonces that expire: with ``nonce_max_age`` (seconds) or ``nonce_max_uses`` (authenticated requests), a right
+  digest with a nonce past either limit gets a 401 with a new nonce, ``stale="true"`` only with ``nonce_stale``
+  (firmware often leaves it ``false``, so a client has to retry on a new nonce whatever stale says).
+- Old TLS (``"tls": {..., "legacy": true}``): 16993 speaks TLS 1.0 only, as AMT firmware of the 3.x-6.x era does,
+  with a 1024-bit RSA key in a SHA-1-signed certificate (``--make-cert ... --legacy``; ``cryptography`` refuses to
+  sign certificates with SHA-1, so the to-be-signed part is made with it, its signature algorithm set to
+  sha1WithRSAEncryption and signed with SHA-1 by the CA's key through ``cryptography``). The server context sets
+  ``@SECLEVEL=0``: Debian's OpenSSL 3 refuses TLS 1.0 and such keys at its default level on the server side too.
+  Tried on this project's machine (Python 3.11, OpenSSL 3.0, Debian): TLS 1.0 is served and read at SECLEVEL=0 on
+  both sides. A client at the default level sees TLSV1_ALERT_PROTOCOL_VERSION from a blocking ssl server; this
+  simulator's asyncio server drops the handshake without sending the alert, so the client sees a reset.
 - Setup mode: DHCPDISCOVER/DHCPREQUEST on the interface, the leased address and default route configured with
   ``ip``, ``ProvisionServer.<option 15>`` resolved with the option-6 server, then the hello v3 (``oob_amt_hello``)
   to TCP 9971 in one write, and retries on ConfigMgr 2007 SP1's documented schedule (every minute for 5 minutes,
@@ -28,6 +47,7 @@ wildcard address), so an address without a device refuses connections. Run::
 
     python lab/standins/amt_sim.py --config devices.json [--events events.jsonl]
     python lab/standins/amt_sim.py --make-cert DIR --name amt1 --address 203.0.113.11 [--dns amt1.lab.example]
+    python lab/standins/amt_sim.py --make-cert DIR --name old1 --address 203.0.113.14 --legacy  # 1024-bit, SHA-1
 
 Configuration (JSON)::
 
@@ -35,8 +55,13 @@ Configuration (JSON)::
      "defaults": {...any device key...},                 # optional, merged under each device
      "devices": [{
         "address": "127.0.1.1",                          # required unless "setup" is given
-        "version": "6.0.3",                              # X.Y.Z (default 6.0.3)
-        "header_variant": "full",                        # full | amt | me5 (default: amt from 11.0, else full)
+        "version": "6.0.3",                              # X.Y.Z or X.Y.Z.W (default 6.0.3)
+        "header_variant": "full",                        # full | unversioned | amt | me5 | ism (default: amt
+                                                         # from 11.0, else full)
+        "wsman_header_variant": "full",                  # the Server header of /wsman answers (default: as above)
+        "chunked": false, "close_on_401": false,         # chunked 200 answers; Connection: close on a 401
+        "nonce_max_age": null, "nonce_max_uses": null,   # a nonce past either gets a 401 with a new nonce,
+        "nonce_stale": false,                            # stale="true" only with this
         "uuid": "...", "realm": "Digest:<32 hex>",        # default uuid5 of the address; realm from the uuid
         "username": "admin", "password": "...",          # default admin / DEFAULT_PASSWORD
         "provisioning_state": "post",                    # pre | in | post (0/1/2)
@@ -44,7 +69,8 @@ Configuration (JSON)::
         "power_state": 2,                                # 2 on, 8 off (CIM PowerState)
         "hostname": "amt1", "domain": "lab.example",
         "tls": {"cert": "amt1.pem", "key": "amt1.key"},  # serve 16993 with this certificate (paths relative
-                                                         # to the configuration file)
+                                                         # to the configuration file); "legacy": true serves
+                                                         # TLS 1.0 only (see --make-cert --legacy)
         "stall": false,                                  # accept connections, never answer (timeout tests)
         "setup": {"interface": "eth0", "retry_scale": 0.001, "hashes": [{"type": "sha256", "hex": "..."}],
                   "admin_credentials_set": false, "resend": false, "serve": true}
@@ -72,6 +98,7 @@ import subprocess
 import sys
 import time
 import uuid as uuidlib
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -84,6 +111,8 @@ SERVER_HEADERS = {
     "full": "Intel(R) Active Management Technology {version}",
     "amt": "AMT",
     "me5": "Intel(R) Con. Management Engine 5.0.1",
+    "unversioned": "Intel(R) Active Management Technology",
+    "ism": "Intel(R) Standard Manageability {version}",
 }
 PROVISIONING_STATES = {"pre": 0, "in": 1, "post": 2}
 PROVISIONING_MODES = {"admin": 1, "acm": 1, "enterprise": 1, "small_business": 2, "smb": 2, "client": 4, "ccm": 4}
@@ -123,13 +152,22 @@ class Device:
         self.spec = spec
         self.address = spec.get("address")
         self.version = str(spec.get("version", "6.0.3"))
-        if not re.fullmatch(r"\d+\.\d+\.\d+", self.version):
-            raise ValueError(f"device {self.address}: version must be X.Y.Z, not {self.version!r}")
+        if not re.fullmatch(r"\d+\.\d+\.\d+(?:\.\d+)?", self.version):
+            raise ValueError(f"device {self.address}: version must be X.Y.Z or X.Y.Z.W, not {self.version!r}")
         major = int(self.version.split(".")[0])
         variant = spec.get("header_variant") or ("amt" if major >= 11 else "full")
-        if variant not in SERVER_HEADERS:
-            raise ValueError(f"device {self.address}: header_variant must be one of {', '.join(SERVER_HEADERS)}")
+        wsman_variant = spec.get("wsman_header_variant") or variant
+        for v in (variant, wsman_variant):
+            if v not in SERVER_HEADERS:
+                raise ValueError(f"device {self.address}: header variants must be among {', '.join(SERVER_HEADERS)}")
         self.server_header = SERVER_HEADERS[variant].format(version=self.version)
+        self.wsman_header = SERVER_HEADERS[wsman_variant].format(version=self.version)
+        self.chunked = bool(spec.get("chunked", False))
+        self.close_on_401 = bool(spec.get("close_on_401", False))
+        self.nonce_max_age = float(spec["nonce_max_age"]) if spec.get("nonce_max_age") is not None else None
+        self.nonce_max_uses = int(spec["nonce_max_uses"]) if spec.get("nonce_max_uses") is not None else None
+        self.nonce_stale = bool(spec.get("nonce_stale", False))
+        self.stale = False  # the next challenge answers an expired nonce
         seed = self.address or spec.get("setup", {}).get("interface", "amt")
         self.uuid = str(uuidlib.UUID(str(spec["uuid"]))) if spec.get("uuid") else str(
             uuidlib.uuid5(uuidlib.NAMESPACE_DNS, f"{seed}.amt-sim.invalid"))  # fmt: skip
@@ -150,20 +188,24 @@ class Device:
         self.stall = bool(spec.get("stall", False))
         tls = spec.get("tls")
         self.tls = {k: str((base / tls[k]).resolve()) for k in ("cert", "key")} if tls else None
-        self.nonces: OrderedDict[str, None] = OrderedDict()
+        if self.tls:
+            self.tls["legacy"] = bool(tls.get("legacy", False))
+        self.nonces: OrderedDict[str, list] = OrderedDict()  # nonce -> [issued (monotonic), authenticated uses]
         self.counter = 0
         self.contexts: dict[str, str] = {}
 
     # digest -------------------------------------------------------------------------------------------------------
     def new_nonce(self) -> str:
         nonce = base64.b64encode(secrets.token_bytes(18)).decode()
-        self.nonces[nonce] = None
+        self.nonces[nonce] = [time.monotonic(), 0]
         while len(self.nonces) > MAX_NONCES:
             self.nonces.popitem(last=False)
         return nonce
 
     def challenge(self) -> str:
-        return f'Digest realm="{self.realm}", nonce="{self.new_nonce()}",stale="false",qop="auth"'
+        stale = "true" if self.stale and self.nonce_stale else "false"
+        self.stale = False
+        return f'Digest realm="{self.realm}", nonce="{self.new_nonce()}",stale="{stale}",qop="auth"'
 
     def check_digest(self, method: str, target: str, header: str | None) -> bool:
         """RFC 2617 digest, MD5, qop=auth, a nonce this device issued, for this user and URI."""
@@ -185,7 +227,19 @@ class Device:
         expected = hashlib.md5(  # noqa: S324
             f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}".encode()
         ).hexdigest()
-        return secrets.compare_digest(expected, params["response"].lower())
+        return secrets.compare_digest(expected, params["response"].lower()) and not self.expired(params["nonce"])
+
+    def expired(self, nonce: str) -> bool:
+        """Count one authenticated use of ``nonce``; past ``nonce_max_age`` or ``nonce_max_uses`` it is dropped (a
+        right digest, a nonce no longer taken) and the next challenge may say stale."""
+        issued, uses = self.nonces[nonce]
+        self.nonces[nonce][1] = uses + 1
+        too_old = self.nonce_max_age is not None and time.monotonic() - issued > self.nonce_max_age
+        if too_old or (self.nonce_max_uses is not None and uses >= self.nonce_max_uses):
+            self.nonces.pop(nonce, None)
+            self.stale = True
+            return True
+        return False
 
     # WS-MAN instances ---------------------------------------------------------------------------------------------
     def instances(self, resource: str) -> tuple[str, list[list[tuple[str, object]]]] | None:
@@ -213,11 +267,15 @@ class Device:
                 ("SystemName", "Intel(r) AMT"), ("ZeroTouchConfigurationEnabled", "true"),
             ]]  # fmt: skip
         if resource == CIM_SCHEMA + "CIM_SoftwareIdentity":
-            build = str(1000 + sum(int(p) for p in self.version.split(".")))
-            rows = [("Flash", self.version), ("Netstack", self.version), ("AMTApps", self.version),
-                    ("AMT", self.version), ("Sku", "16392"), ("VendorID", "8086"), ("Build Number", build),
-                    ("Recovery Version", self.version), ("Recovery Build Num", build), ("Legacy Mode", "False"),
-                    ("AMT FW Core Version", self.version)]  # fmt: skip
+            parts = self.version.split(".")
+            three = ".".join(parts[:3])
+            build = parts[3] if len(parts) > 3 else str(1000 + sum(int(p) for p in parts))
+            # SKU 16400 is Intel Standard Manageability, 16392 AMT (Open AMT's sample web UI, skuLookup)
+            sku = "16400" if self.server_header.startswith("Intel(R) Standard Manageability") else "16392"
+            rows = [("Flash", three), ("Netstack", three), ("AMTApps", three),
+                    ("AMT", three), ("Sku", sku), ("VendorID", "8086"), ("Build Number", build),
+                    ("Recovery Version", three), ("Recovery Build Num", build), ("Legacy Mode", "False"),
+                    ("AMT FW Core Version", three)]  # fmt: skip
             return name, [[("InstanceID", i), ("IsEntity", "true"), ("VersionString", v)] for i, v in rows]
         if resource in (CIM_SCHEMA + "CIM_AssociatedPowerManagementService",
                         CIM_SCHEMA + "CIM_ServiceAvailableToElement"):  # fmt: skip
@@ -331,12 +389,18 @@ LOGON_HTML = ("<html><head><title>Intel&reg; Active Management Technology</title
               "<p>Log on to Intel&reg; Active Management Technology (simulated)</p></body></html>")  # fmt: skip
 
 
-def respond(device: Device, status: int, body: str | bytes = b"", headers=(), close: bool = False) -> bytes:
+def respond(device: Device, status: int, body: str | bytes = b"", headers=(), close: bool = False, *,
+            server: str | None = None, chunked: bool = False) -> bytes:  # fmt: skip
     data = body.encode("utf-8") if isinstance(body, str) else body
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", *headers, f"Server: {device.server_header}",
-             f"Content-Length: {len(data)}"]  # fmt: skip
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(data)}"
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", *headers,
+             f"Server: {server or device.server_header}", framing]  # fmt: skip
     if close:
         lines.append("Connection: close")
+    if chunked:  # in two chunks, as firmware that streams its answer
+        mid = len(data) // 2
+        data = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (data[:mid], data[mid:]) if part)
+        data += b"0\r\n\r\n"
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
 
 
@@ -368,18 +432,16 @@ async def serve_http(device: Device, reader: asyncio.StreamReader, writer: async
             path = target.split("?", 1)[0]
             if path == "/wsman":
                 if method != "POST":
-                    out = respond(device, 405, headers=["Allow: POST"], close=close)
+                    out = respond(device, 405, headers=["Allow: POST"], close=close, server=device.wsman_header)
                 elif not device.check_digest(method, target, headers.get("authorization")):
-                    out = respond(
-                        device,
-                        401,
-                        "<html><head></head><body>Unauthorized</body></html>",
-                        [f"WWW-Authenticate: {device.challenge()}", "Content-Type: text/html"],
-                        close,
-                    )
+                    close = close or device.close_on_401
+                    out = respond(device, 401, "<html><head></head><body>Unauthorized</body></html>",
+                                  [f"WWW-Authenticate: {device.challenge()}", "Content-Type: text/html"], close,
+                                  server=device.wsman_header)  # fmt: skip
                 else:
                     status, xml = wsman(device, body)
-                    out = respond(device, status, xml, ["Content-Type: application/soap+xml; charset=UTF-8"], close)
+                    out = respond(device, status, xml, ["Content-Type: application/soap+xml; charset=UTF-8"], close,
+                                  server=device.wsman_header, chunked=device.chunked and status == 200)  # fmt: skip
             elif method == "GET" and path == "/":
                 out = respond(device, 303, headers=["Location: /logon.htm", "Content-Type: text/html"], close=close)
             elif method == "GET" and path == "/logon.htm":
@@ -398,23 +460,30 @@ async def serve_http(device: Device, reader: asyncio.StreamReader, writer: async
 
 
 # --- serving ------------------------------------------------------------------------------------------------------
-_TLS: dict[tuple[str, str], ssl.SSLContext] = {}
+_TLS: dict[tuple[str, str, bool], ssl.SSLContext] = {}
 
 
-def tls_context(cert: str, key: str) -> ssl.SSLContext:
-    """One server context per certificate (devices that share a certificate share a context)."""
-    if (cert, key) not in _TLS:
+def tls_context(cert: str, key: str, legacy: bool = False) -> ssl.SSLContext:
+    """One server context per certificate (devices that share a certificate share a context). ``legacy``: TLS 1.0
+    only at OpenSSL security level 0, as old AMT firmware (and needed for a 1024-bit, SHA-1-signed certificate)."""
+    if (cert, key, legacy) not in _TLS:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if legacy:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1
+                ctx.maximum_version = ssl.TLSVersion.TLSv1
         ctx.load_cert_chain(cert, key)
-        _TLS[(cert, key)] = ctx
-    return _TLS[(cert, key)]
+        _TLS[(cert, key, legacy)] = ctx
+    return _TLS[(cert, key, legacy)]
 
 
 async def listen(device: Device, address: str, ports: dict) -> list[asyncio.Server]:
     servers = [await asyncio.start_server(lambda r, w: serve_http(device, r, w), address, ports["http"],
                                           reuse_address=True, backlog=64)]  # fmt: skip
     if device.tls:
-        ctx = tls_context(device.tls["cert"], device.tls["key"])
+        ctx = tls_context(device.tls["cert"], device.tls["key"], device.tls["legacy"])
         servers.append(await asyncio.start_server(lambda r, w: serve_http(device, r, w), address, ports["https"],
                                                   ssl=ctx, reuse_address=True, backlog=64))  # fmt: skip
     return servers
@@ -597,8 +666,68 @@ async def run(config: Path, events: Path | None) -> None:
     await asyncio.Event().wait()
 
 
-def make_cert(folder: Path, name: str, addresses: list[str], dns_names: list[str]) -> tuple[Path, Path]:
-    """A certificate for a simulated device, signed by a lab CA made once in ``folder`` (``amt-sim-ca.pem``)."""
+SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")  # DER of OID 1.2.840.113549.1.1.11 (sha256WithRSAEncryption)
+SHA1_RSA = bytes.fromhex("06092a864886f70d010105")  # 1.2.840.113549.1.1.5 (sha1WithRSAEncryption), same length
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n, width = len(body), (len(body).bit_length() + 7) // 8
+    size = bytes([n]) if n < 0x80 else bytes([0x80 | width]) + n.to_bytes(width, "big")
+    return bytes([tag]) + size + body
+
+
+def sha1_resign(cert, signer_key):
+    """``cert`` (made with SHA-256 by ``cryptography``) signed again with SHA-1 (RFC 5280: the algorithm named in the
+    to-be-signed part and around the signature, then the signature over the new to-be-signed bytes)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    tbs = cert.tbs_certificate_bytes
+    if tbs.count(SHA256_RSA) != 1:
+        raise ValueError("the certificate's to-be-signed part should name sha256WithRSAEncryption once")
+    tbs = tbs.replace(SHA256_RSA, SHA1_RSA)
+    signature = signer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - old firmware's TLS, on purpose
+    return x509.load_der_x509_certificate(_der(0x30, tbs + _der(0x30, SHA1_RSA + b"\x05\x00")
+                                               + _der(0x03, b"\x00" + signature)))  # fmt: skip
+
+
+def make_legacy_cert(
+    folder: Path, name: str, addresses: list[str], dns_names: list[str], ca: tuple
+) -> tuple[Path, Path]:
+    """A 1024-bit RSA certificate signed with SHA-1 by the lab CA ``ca`` (cert, key): what AMT 3.x-6.x firmware
+    presents on 16993."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_cert, ca_key = ca
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    now = datetime.datetime.now(datetime.UTC)
+    sans = [x509.DNSName(d) for d in dns_names or [name]] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))  # fmt: skip
+    cert = sha1_resign(cert, ca_key)
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def make_cert(folder: Path, name: str, addresses: list[str], dns_names: list[str],
+              legacy: bool = False) -> tuple[Path, Path]:  # fmt: skip
+    """A certificate for a simulated device, signed by a lab CA made once in ``folder`` (``amt-sim-ca.pem``);
+    ``legacy``: 1024-bit and SHA-1-signed (:func:`make_legacy_cert`)."""
     sys.path.insert(0, str(LAB_DIR))
     import tlscerts
     from cryptography import x509
@@ -611,6 +740,8 @@ def make_cert(folder: Path, name: str, addresses: list[str], dns_names: list[str
               serialization.load_pem_private_key(ca_key.read_bytes(), None))  # fmt: skip
     else:
         ca = tlscerts.make_ca("amt-sim", folder)
+    if legacy:
+        return make_legacy_cert(folder, name, addresses, dns_names, ca)
     return tlscerts.make_server(ca, name, dns_names or [name], addresses, folder)
 
 
@@ -622,9 +753,10 @@ def main() -> None:
     parser.add_argument("--name", default="amt", help="with --make-cert: file name and default DNS name")
     parser.add_argument("--address", action="append", default=[], help="with --make-cert: IP SAN (repeatable)")
     parser.add_argument("--dns", action="append", default=[], help="with --make-cert: DNS SAN (repeatable)")
+    parser.add_argument("--legacy", action="store_true", help="with --make-cert: 1024-bit key, SHA-1 signature")
     args = parser.parse_args()
     if args.make_cert:
-        cert, key = make_cert(args.make_cert, args.name, args.address, args.dns)
+        cert, key = make_cert(args.make_cert, args.name, args.address, args.dns, legacy=args.legacy)
         print(json.dumps({"cert": str(cert), "key": str(key), "ca": str(args.make_cert / "amt-sim-ca.pem")}))
         return
     if not args.config:

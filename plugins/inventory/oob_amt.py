@@ -13,7 +13,7 @@ description:
   - "Host vars: C(amt_address), C(amt_version), C(amt_version_source), C(amt_support_class), C(amt_provisioning_state),
     C(amt_provisioning_mode), C(amt_power_state), C(amt_ports), C(amt_server), C(amt_fqdn), C(amt_tls),
     C(amt_error)."
-  - "Groups: C(amt_support_<native|translator|unsupported|unknown>), C(amt_major_<N>) (with a version),
+  - "Groups: C(amt_support_<native|translator|unsupported|ism|unknown>), C(amt_major_<N>) (with a version),
     C(amt_state_<pre|in|post>) (with WS-MAN), C(amt_errors) (devices with an error); and those of O(keyed_groups)
     and O(groups)."
   - "The inventory file's name must end in C(oob_amt.yml) or C(oob_amt.yaml) and it must say C(plugin: oob_amt)."
@@ -92,6 +92,13 @@ options:
   ca_file:
     description: The PEM file of the CA that issued the AMT certificates.
     type: path
+  legacy_tls:
+    description:
+      - Allow the TLS of old AMT firmware on 16993 (TLS 1.0, SHA-1 signatures, 1024-bit keys), as amt_discovery's -
+        TLS 1.0 and OpenSSL C(@SECLEVEL=0) for this scan's AMT connections only. With V(false), such a device is
+        listed with C(amt_error) naming the cause and this option.
+    type: bool
+    default: false
   netns:
     description:
       - Scan from inside this Linux network namespace (a name in C(/run/netns); root on the controller), for a
@@ -140,7 +147,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 SCAN_OPTIONS = ("targets", "ports", "timeout", "host_timeout", "concurrency", "processes", "scan_method", "max_targets",
                 "allow_large",
-                "username", "password", "wsman_port", "validate_certs", "ca_file")  # fmt: skip
+                "username", "password", "wsman_port", "validate_certs", "ca_file", "legacy_tls")  # fmt: skip
 
 
 CLONE_NEWNET = 0x40000000  # <sched.h>

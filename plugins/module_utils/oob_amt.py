@@ -2,10 +2,26 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Intel AMT as it looks on the wire: pure helpers, no I/O (the scanner is oob_amt_scan).
 
-- :func:`parse_server_header`: the HTTP ``Server:`` header of ports 16992/16993 into a product and a version. Three
-  variants are known (notes "Intel AMT on the wire", from nmap's service probes and MeshCommander):
-  ``Intel(R) Active Management Technology 3.2.1`` (AMT up to ME 10), ``AMT`` alone (ME 11 and later: the version is
-  not in the header; it needs WS-MAN) and ``Intel(R) Con. Management Engine 5.0.1`` (some ME 5.0 firmware).
+- :func:`parse_server_header`: the HTTP ``Server:`` header of ports 16992/16993 into a product, a version and a form.
+  The forms known, each with the published record it comes from:
+
+  * ``amt``: ``Intel(R) Active Management Technology 3.2.1`` (nmap-service-probes, the match named "Intel Active
+    Management Technology User Notification Service httpd": ``303 See Other`` to ``/logon.htm`` with this header);
+    also with four parts, such as ``11.8.50.3425`` and ``15.0.23.1706`` (the 401 and 200 answers recorded in Open
+    AMT's RPS ``src/utils/clientMsgJsonParser.test.ts`` and MPS tests). The full string is kept; the support class
+    compares the first three parts.
+  * ``amt_unversioned``: ``Intel(R) Active Management Technology`` with no version (Greenbone's "Intel Active
+    Management Technology (AMT) WebUI Interface Detection", OID 1.3.6.1.4.1.25623.1.0.105337, matches the product
+    name and reports the version ``unknown`` when none follows).
+  * ``me11``: ``AMT`` alone (ME 11 and later on ``GET /``; nmap-service-probes ``Server: AMT``). Such firmware puts
+    the full product and version in the ``Server:`` header of its other answers - the 401 of ``POST /wsman`` - which
+    the scanner reads.
+  * ``me5``: ``Intel(R) Con. Management Engine 5.0.1`` (some ME 5.0 firmware; nmap-service-probes, Greenbone).
+  * ``ism``: ``Intel(R) Standard Manageability 11.8.50`` (nmap-service-probes ``i/Standard Manageability/``;
+    Greenbone's "Intel Standard Manageability (ISM) Detection", OID 1.3.6.1.4.1.25623.1.0.810998, with the version
+    optional). Intel Standard Manageability is the non-vPro sibling of AMT on the same engine and ports; it is not
+    AMT.
+
 - :func:`support_class`: how ConfigMgr 2007 SP1 can manage a device of a given AMT version:
 
   * ``native``: AMT 3.2.1 and later. Source: the project's domain notes ("ConfigMgr 2007 SP1 natively supports AMT
@@ -20,7 +36,10 @@
     managed over the network with SOAP/EOI, which is what the WS-MAN Translator translates to); AMT 1.x is not
     covered. This bound is an assumption to confirm against Intel's translator documentation.
   * ``unsupported``: below AMT 2.0 (neither applies).
-  * ``unknown``: no version (ME 11+ answers ``AMT`` only, and no WS-MAN credentials were given).
+  * ``ism``: Intel Standard Manageability, whatever its version: ConfigMgr 2007 SP1 out of band management
+    supports Intel AMT (vPro) only, so an ISM device is never ``native``.
+  * ``unknown``: no version (ME 11+ answers ``AMT`` only, and no WS-MAN credentials were given), or a ``Server:``
+    header that is none of the forms above.
 
 - An RFC 2617 / RFC 7616 digest client (MD5, qop=auth, nc/cnonce): :func:`parse_challenges`,
   :func:`digest_authorization`.
@@ -43,29 +62,40 @@ from xml.sax.saxutils import escape
 
 NATIVE_MIN = (3, 2, 1)
 TRANSLATOR_MIN = (2, 0, 0)
-SUPPORT_CLASSES = ("native", "translator", "unsupported", "unknown")
+SUPPORT_CLASSES = ("native", "translator", "unsupported", "ism", "unknown")
+AMT_PRODUCT = "Intel(R) Active Management Technology"
+ISM_PRODUCT = "Intel(R) Standard Manageability"
+ME5_PRODUCT = "Intel(R) Con. Management Engine"
 
-_AMT_HEADER = re.compile(r"^Intel\(R\) Active Management Technology\s+(\d+(?:\.\d+){0,3})\s*$", re.IGNORECASE)
-_ME_HEADER = re.compile(r"^Intel\(R\) Con\. Management Engine\s+(\d+(?:\.\d+){0,3})\s*$", re.IGNORECASE)
+_V = r"(\d+(?:\.\d+){0,3})"
+# (form, product, pattern); the first that matches the whole header wins
+_HEADER_FORMS = (
+    ("amt", AMT_PRODUCT, re.compile(r"^Intel\(R\) Active Management Technology\s+" + _V + r"$", re.IGNORECASE)),
+    ("amt_unversioned", AMT_PRODUCT, re.compile(r"^Intel\(R\) Active Management Technology$", re.IGNORECASE)),
+    ("me11", "AMT", re.compile(r"^AMT$", re.IGNORECASE)),
+    ("me5", ME5_PRODUCT, re.compile(r"^Intel\(R\) Con\. Management Engine\s+" + _V + r"$", re.IGNORECASE)),
+    ("ism", ISM_PRODUCT, re.compile(r"^Intel\(R\) Standard Manageability(?:\s+" + _V + r")?$", re.IGNORECASE)),
+)
+KNOWN_HEADERS = "Intel(R) Active Management Technology [version], AMT, Intel(R) Con. Management Engine <version>, "\
+    "Intel(R) Standard Manageability [version]"  # fmt: skip
 _VERSION = re.compile(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?\s*$")
 
 
 def parse_server_header(value) -> dict | None:
-    """The AMT facts in a ``Server:`` header: ``{product, version, variant}``, or None when it is not Intel AMT's.
+    """The facts in a ``Server:`` header of Intel's management engine: ``{product, version, variant}``, or None when
+    it is none of the known forms.
 
-    ``variant`` is ``amt`` (version in the header), ``me11`` (``AMT`` alone: ME 11 or later, version unknown) or
-    ``me5`` (``Intel(R) Con. Management Engine``)."""
+    ``variant`` is the form: ``amt`` (version in the header, three or four parts, kept whole), ``amt_unversioned``
+    (the product name alone), ``me11`` (``AMT`` alone: ME 11 or later, version unknown), ``me5`` (``Intel(R) Con.
+    Management Engine``) or ``ism`` (``Intel(R) Standard Manageability``: not AMT)."""
     text = " ".join(str(value or "").split())
     if not text:
         return None
-    m = _AMT_HEADER.match(text)
-    if m:
-        return {"product": "Intel(R) Active Management Technology", "version": m.group(1), "variant": "amt"}
-    if text.upper() == "AMT":
-        return {"product": "AMT", "version": None, "variant": "me11"}
-    m = _ME_HEADER.match(text)
-    if m:
-        return {"product": "Intel(R) Con. Management Engine", "version": m.group(1), "variant": "me5"}
+    for form, product, pattern in _HEADER_FORMS:
+        m = pattern.match(text)
+        if m:
+            version = m.group(1) if pattern.groups else None
+            return {"product": product, "version": version, "variant": form}
     return None
 
 
@@ -82,8 +112,11 @@ def major(version) -> int | None:
     return version_tuple(version)[0] if version else None
 
 
-def support_class(version) -> str:
-    """native (AMT >= 3.2.1), translator (2.0 <= AMT < 3.2.1), unsupported (< 2.0) or unknown (no version)."""
+def support_class(version, form: str | None = None) -> str:
+    """ism (the header said Intel Standard Manageability, whatever the version), native (AMT >= 3.2.1, compared on
+    the first three parts), translator (2.0 <= AMT < 3.2.1), unsupported (< 2.0) or unknown (no version)."""
+    if form == "ism":
+        return "ism"
     if not version:
         return "unknown"
     v = version_tuple(version)
@@ -98,28 +131,52 @@ ROW_VERSION = "amt_supported_version"
 TRANSLATOR_URL = "http://go.microsoft.com/fwlink/?LinkId=108363"
 
 
+ISM_REMEDY = (
+    "leave this computer out of out of band management (ConfigMgr 2007 SP1 cannot provision or manage "
+    "Intel Standard Manageability), or replace it with a vPro computer with Intel AMT 3.2.1 or later"
+)
+UNKNOWN_REMEDY = (
+    "find out what answers there: an AMT computer whose Server header this module does not know can still be read "
+    "with the AMT credentials (oob_amt_discovery.username/password: WS-MAN gives the version); anything else does "
+    "not belong in the AMT subnets' targets"
+)
+
+
 def device_checks(devices: list[dict]) -> list[dict]:
-    """The readiness rows of discovered devices (seed row "A supported version of Intel AMT"): native is a pass, the
-    translator's range a warning (reduced functionality through Intel's WS-MAN Translator), older firmware a failure,
-    an unknown version a skip (a header without a version and no WS-MAN credentials)."""
+    """The readiness rows of discovered devices (seed row "A supported version of Intel AMT"), one per device that
+    answered on an AMT port: native is a pass, the translator's range a warning (reduced functionality through
+    Intel's WS-MAN Translator), older firmware a failure, Intel Standard Manageability a failure (not AMT: ConfigMgr
+    2007 SP1 manages AMT only), a device that answered but did not identify as Intel's firmware (an unknown
+    ``Server:`` header, a TLS handshake that failed) a warning with the reason, and an AMT device of unknown version a
+    skip (a header without a version and no WS-MAN credentials)."""
     rows = []
     for d in devices:
-        if not d.get("amt"):
-            continue
         name = d.get("fqdn") or d["address"]
         where = f"{name} ({d['address']})" if d.get("fqdn") else d["address"]
         said = f"AMT {d.get('version')} (from {d.get('version_source') or 'nowhere'})"
         cls = d.get("support_class") or "unknown"
         why = d.get("error") or "no WS-MAN credentials and no version in the Server header"
-        status, evidence, remedy = {
-            "native": ("pass", f"{where}: {said}, which ConfigMgr 2007 SP1 manages natively (3.2.1 and later)", ""),
-            "translator": ("warn", f"{where}: {said}, older than 3.2.1: manageable only through Intel's WS-MAN "
-                           f"Translator, with reduced functionality", f"deploy the translator ({TRANSLATOR_URL}) "
-                           "or upgrade the firmware to 3.2.1 or later"),
-            "unsupported": ("fail", f"{where}: {said}: ConfigMgr 2007 SP1 does not support it, not even through "
-                            "the translator", "upgrade the AMT firmware"),
-        }.get(cls, ("skip", f"{where}: AMT answered but its version is unknown ({why})", "give the AMT credentials "
-                    "(oob_amt_discovery.username/password) so WS-MAN can read the version"))  # fmt: skip
+        ports = ", ".join(str(p) for p in d.get("ports") or []) or "an AMT port"
+        if cls == "ism":
+            version = f" {d['version']}" if d.get("version") else ""
+            status, evidence, remedy = ("fail", f"{where}: Intel(R) Standard Manageability{version} (Server header "
+                                        f"{d.get('server')!r}), not Intel AMT: ConfigMgr 2007 SP1 out of band "
+                                        "management supports Intel AMT (vPro) only", ISM_REMEDY)  # fmt: skip
+        elif not d.get("amt"):
+            status, evidence, remedy = ("warn", f"{where}: answered on {ports} but did not identify as Intel AMT "
+                                        f"({d.get('error') or 'no reason recorded'}); not counted as manageable",
+                                        UNKNOWN_REMEDY)  # fmt: skip
+        else:
+            status, evidence, remedy = {
+                "native": ("pass", f"{where}: {said}, which ConfigMgr 2007 SP1 manages natively (3.2.1 and later)",
+                           ""),
+                "translator": ("warn", f"{where}: {said}, older than 3.2.1: manageable only through Intel's WS-MAN "
+                               f"Translator, with reduced functionality", f"deploy the translator ({TRANSLATOR_URL}) "
+                               "or upgrade the firmware to 3.2.1 or later"),
+                "unsupported": ("fail", f"{where}: {said}: ConfigMgr 2007 SP1 does not support it, not even through "
+                                "the translator", "upgrade the AMT firmware"),
+            }.get(cls, ("skip", f"{where}: AMT answered but its version is unknown ({why})", "give the AMT "
+                        "credentials (oob_amt_discovery.username/password) so WS-MAN reads the version"))  # fmt: skip
         rows.append({"id": f"amt.device.{d['address']}.version", "row": ROW_VERSION, "status": status,
                      "evidence": evidence, "remedy": remedy})  # fmt: skip
     return rows

@@ -28,6 +28,7 @@ import time
 import warnings
 
 from ansible.module_utils.oob_amt import (
+    KNOWN_HEADERS,
     amt_version,
     certificate_facts,
     digest_authorization,
@@ -51,6 +52,7 @@ MAX_HEAD = 64 * 1024
 MAX_BODY = 4 * 1024 * 1024
 SYN_INFLIGHT = 4096  # SYNs awaiting an answer at once
 PARALLEL_FROM = 4096  # addresses from which the connect phase runs in one process per CPU
+SOAP_HEADERS = {"Content-Type": "application/soap+xml;charset=UTF-8"}
 _STATUS = re.compile(r"^HTTP/1\.[01] (\d{3})(?: .*)?$")
 
 
@@ -101,10 +103,13 @@ def _timeout(seconds: float):
     return asyncio.timeout(seconds)
 
 
-def tls_context(validate: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
-    """A client context. Without validation it accepts any certificate and old protocol versions (AMT 3.x to 5.x speak
-    TLS 1.0), which is what reading a device's certificate needs; with it, the chain is checked against ``ca_file``
-    or the system store (not the host name: devices are reached by address)."""
+def tls_context(validate: bool = False, ca_file: str | None = None, legacy: bool = False) -> ssl.SSLContext:
+    """A client context. Without validation it accepts any certificate (reading a device's certificate needs that);
+    with it, the chain is checked against ``ca_file`` or the system store (not the host name: devices are reached by
+    address). Either way Python's and OpenSSL's defaults for protocol and security level hold (TLS 1.2 and later,
+    no SHA-1 signatures, no keys under 2048 bits on Debian), unless ``legacy``: then TLS 1.0 and OpenSSL security
+    level 0 are allowed, which old AMT firmware (TLS 1.0, SHA-1, 1024-bit keys) needs. Only the module option
+    ``legacy_tls`` asks for that, and the context serves only the AMT connections of that run."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     if validate:
@@ -115,11 +120,22 @@ def tls_context(validate: bool = False, ca_file: str | None = None) -> ssl.SSLCo
             ctx.load_default_certs()
     else:
         ctx.verify_mode = ssl.CERT_NONE
-        with contextlib.suppress(ValueError, ssl.SSLError), warnings.catch_warnings():
+    if legacy:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 is deprecated, and what old AMT speaks
             ctx.minimum_version = ssl.TLSVersion.TLSv1
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     return ctx
+
+
+# OpenSSL's reasons for refusing a peer that offers only old TLS: the protocol version, the certificate's key or
+# digest, or no cipher suite left at the default security level
+LEGACY_TLS_REASONS = frozenset({
+    "TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW",
+    "EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "DH_KEY_TOO_SMALL", "NO_CIPHERS_AVAILABLE",
+    "NO_SHARED_CIPHER", "SSLV3_ALERT_HANDSHAKE_FAILURE", "LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED",
+    "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+})  # fmt: skip
 
 
 async def _read_head(reader) -> tuple[int, list]:
@@ -217,8 +233,13 @@ class Wsman:
         self.message_id = 0
 
     async def post(self, envelope: bytes) -> bytes:
+        """One WS-MAN request. A 401 to an authenticated request that carries a new nonce is answered once more with
+        it, whatever ``stale`` says (AMT firmware often omits stale=true when its nonce expired); a second refusal,
+        or a refusal with the same nonce and no stale=true, is AuthError. So at most three requests: the first
+        without credentials (no challenge yet), one with them, one retry."""
+        retried = False
         for _attempt in range(3):
-            headers = {"Content-Type": "application/soap+xml;charset=UTF-8"}
+            headers = dict(SOAP_HEADERS)
             sent_auth = self.challenge is not None
             if sent_auth:
                 self.nc += 1
@@ -229,9 +250,16 @@ class Wsman:
                                    ssl_ctx=self.ssl_ctx, timeout=self.timeout)  # fmt: skip
             if r["status"] == 401:
                 new = parse_challenges([v for k, v in r["headers"] if k == "www-authenticate"])
-                if sent_auth and new.get("stale", "").lower() != "true":
-                    raise AuthError(f"WS-MAN on {self.port}: the device refused the credentials (digest realm "
-                                    f"{new.get('realm')})")  # fmt: skip
+                if sent_auth:
+                    fresh = new.get("nonce") != self.challenge.get("nonce")
+                    if retried:
+                        raise AuthError(f"WS-MAN on {self.port}: the device refused the credentials again after one "
+                                        f"retry with its new nonce (digest realm {new.get('realm')}): a wrong user "
+                                        "or password, or nonces that expire before they can be used")  # fmt: skip
+                    if not fresh and new.get("stale", "").lower() != "true":
+                        raise AuthError(f"WS-MAN on {self.port}: the device refused the credentials (digest realm "
+                                        f"{new.get('realm')})")  # fmt: skip
+                    retried = True
                 self.challenge, self.nc = new, 0
                 continue
             if r["status"] != 200:
@@ -261,10 +289,15 @@ class Wsman:
 # --- per device ----------------------------------------------------------------------------------------------------
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, legacy_tls: bool = True) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer in time"
     if isinstance(exc, ssl.SSLError):
+        if not legacy_tls and exc.reason in LEGACY_TLS_REASONS:
+            return (f"TLS handshake failed: {exc.reason}: the device offers only old TLS (TLS 1.0, SHA-1 signatures, "
+                    "1024-bit keys, as old AMT firmware does), which OpenSSL refuses at its default security level; "
+                    "set legacy_tls=true to read such devices (TLS 1.0 and SECLEVEL=0 for the AMT connections "
+                    "only)")  # fmt: skip
         return f"TLS handshake failed: {exc.reason or exc}"
     if isinstance(exc, asyncio.IncompleteReadError):
         return "the connection closed in the middle of the answer"
@@ -273,9 +306,19 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _legacy_hint(exc: BaseException) -> str:
+    """A reset or an early end of a TLS connection can be old firmware too: some TLS 1.0-only servers drop a TLS 1.2
+    handshake without an alert (the simulator's asyncio server does)."""
+    if isinstance(exc, ConnectionResetError | ssl.SSLEOFError | asyncio.IncompleteReadError):
+        return (" (if this is old AMT firmware that speaks only TLS 1.0, SHA-1 and 1024-bit keys, OpenSSL's default "
+                "security level refuses it: set legacy_tls=true)")  # fmt: skip
+    return ""
+
+
 def new_device(address: str, ports: list[int]) -> dict:
     return {"address": address, "ports": ports, "amt": False, "server": None, "version": None,
-            "version_source": None, "header_version": None, "support_class": "unknown", "hostname": None,
+            "version_source": None, "header_version": None, "header_form": None, "server_401": None,
+            "support_class": "unknown", "hostname": None,
             "domain": None, "fqdn": None, "digest_realm": None, "provisioning_state": None, "provisioning_mode": None,
             "power_state": None, "tls": None, "error": None}  # fmt: skip
 
@@ -284,41 +327,77 @@ def _note(dev: dict, text: str) -> None:
     dev["error"] = text if not dev["error"] else f"{dev['error']}; {text}"
 
 
-def _server(dev: dict, port: int, answer: dict) -> None:
+def _server(dev: dict, answer: dict, key: str = "server") -> None:
+    """Take the ``Server:`` header of an answer (``key``: ``server`` for ``GET /``, ``server_401`` for the 401 of
+    ``POST /wsman``): a known form marks the device as Intel's firmware and gives its form and version."""
     server = dict(answer["headers"]).get("server")
-    if dev["server"] is None and server is not None:
-        dev["server"] = server
+    if dev[key] is None and server is not None:
+        dev[key] = server
     facts = parse_server_header(server)
     if facts:
         dev["amt"] = True
+        if dev["header_form"] in (None, "me11", "amt_unversioned") or facts["variant"] == "ism":
+            dev["header_form"] = facts["variant"]
         if facts["version"] and not dev["header_version"]:
-            dev["header_version"] = facts["version"]
+            dev["version"] = dev["header_version"] = facts["version"]
+            dev["version_source"] = "header" if key == "server" else "header_401"
+
+
+def classify(dev: dict) -> str:
+    """The device's support class (oob_amt.support_class of its version and header form)."""
+    dev["support_class"] = support_class(dev["version"], dev.get("header_form"))
+    return dev["support_class"]
+
+
+async def _read_401(dev: dict, opts: dict) -> None:
+    """``POST /wsman`` without credentials, for the ``Server:`` header of its 401: firmware that says only ``AMT`` (or
+    nothing known) on ``GET /`` may name its product and version there (ME 11+; Open AMT RPS recordings). Read-only:
+    nothing is authenticated, so nothing runs."""
+    port = 16992 if 16992 in dev["ports"] else 16993
+    ctx = opts["tls_any"] if port in TLS_PORTS else None
+    try:
+        answer = await http_request(dev["address"], port, "POST", "/wsman",
+                                    body=wsman_enumerate("CIM_SoftwareIdentity"), headers=SOAP_HEADERS, ssl_ctx=ctx,
+                                    timeout=opts["timeout"])  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - what the header of GET / said stands
+        _note(dev, f"{port} POST /wsman: {_describe(exc, opts['legacy_tls'])}")
+        return
+    _server(dev, answer, "server_401")
 
 
 async def probe_device(dev: dict, opts: dict) -> dict:
     """Fill ``dev`` (from :func:`new_device`) in place: what a partial probe found survives a host deadline."""
-    addr, timeout = dev["address"], opts["timeout"]
+    addr, timeout, legacy = dev["address"], opts["timeout"], opts["legacy_tls"]
+    http_ok = False
     if 16992 in dev["ports"]:
         try:
-            _server(dev, 16992, await http_request(addr, 16992, "GET", "/", timeout=timeout, read_body=False))
+            _server(dev, await http_request(addr, 16992, "GET", "/", timeout=timeout, read_body=False))
+            http_ok = True
         except Exception as exc:  # noqa: BLE001 - every failure of one device is that device's error
-            _note(dev, f"16992: {_describe(exc)}")
+            _note(dev, f"16992: {_describe(exc, legacy)}")
     if 16993 in dev["ports"]:
         try:
             answer = await http_request(addr, 16993, "GET", "/", ssl_ctx=opts["tls_any"], timeout=timeout,
                                         read_body=False)  # fmt: skip
             if answer["cert_der"]:
                 dev["tls"] = certificate_facts(answer["cert_der"])
-            _server(dev, 16993, answer)
+            _server(dev, answer)
+            http_ok = True
         except Exception as exc:  # noqa: BLE001
-            _note(dev, f"16993: {_describe(exc)}")
-    if dev["server"] is not None and not dev["amt"]:
-        _note(dev, f"the Server header {dev['server']!r} is not Intel AMT's")
-    if dev["header_version"]:
-        dev["version"], dev["version_source"] = dev["header_version"], "header"
+            _note(dev, f"16993: {_describe(exc, legacy)}{'' if legacy else _legacy_hint(exc)}")
+    if http_ok and not dev["header_version"] and dev["header_form"] != "ism":
+        await _read_401(dev, opts)
+    if not dev["amt"]:
+        if dev["server"] is not None or dev["server_401"] is not None:
+            seen = " / ".join(repr(v) for v in dict.fromkeys((dev["server"], dev["server_401"])) if v is not None)
+            _note(
+                dev, f"the Server header {seen} is not a form of Intel's firmware this module knows ({KNOWN_HEADERS})"
+            )
+        elif http_ok:
+            _note(dev, "the answers carry no Server header, so the device is not identified as Intel AMT")
     if opts.get("username") and opts.get("password") and opts["wsman_port"] in dev["ports"]:
         await _wsman(dev, opts)
-    dev["support_class"] = support_class(dev["version"])
+    classify(dev)
     return dev
 
 
@@ -342,7 +421,7 @@ async def _wsman(dev: dict, opts: dict) -> None:
             _note(dev, f"WS-MAN {class_name}: no answer within timeout={opts['timeout']:g} s")
             return
         except Exception as exc:  # noqa: BLE001
-            _note(dev, f"WS-MAN {class_name}: {_describe(exc)}")
+            _note(dev, f"WS-MAN {class_name}: {_describe(exc, opts['legacy_tls'] or port not in TLS_PORTS)}")
 
 
 def _apply_software(dev: dict, items: list) -> None:
@@ -422,9 +501,9 @@ async def _probe_one(address: str, open_ports: list[int], opts: dict) -> dict:
             await probe_device(dev, opts)
     except TimeoutError:
         _note(dev, f"no complete answer within host_timeout={opts['host_timeout']:g} s")
-        dev["support_class"] = support_class(dev["version"])
+        classify(dev)
     except Exception as exc:  # noqa: BLE001 - never a module failure for one device
-        _note(dev, _describe(exc))
+        _note(dev, _describe(exc, opts["legacy_tls"]))
     return dev
 
 
@@ -704,8 +783,9 @@ def check_options(opts: dict) -> dict:
     if o.get("ca_file") and not os.path.isfile(o["ca_file"]):
         raise ValueError(f"ca_file {o['ca_file']} does not exist: give the PEM file of the CA that issued the AMT "
                          "certificates")  # fmt: skip
-    o["tls_any"] = tls_context(False)
-    o["tls_wsman"] = tls_context(bool(o.get("validate_certs", True)), o.get("ca_file"))
+    o["legacy_tls"] = bool(o.get("legacy_tls", False))
+    o["tls_any"] = tls_context(False, legacy=o["legacy_tls"])
+    o["tls_wsman"] = tls_context(bool(o.get("validate_certs", True)), o.get("ca_file"), legacy=o["legacy_tls"])
     return o
 
 

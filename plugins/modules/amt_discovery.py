@@ -11,14 +11,26 @@ description:
   - Run on (or delegated to) a host that may reach the AMT subnets on the AMT ports - the out of band service point,
     in production - it connects to O(ports) of every address of O(targets) and, for each address where one answers,
     reads what the device says about itself. Addresses where nothing answers are not listed.
-  - "Per device: the open ports, the HTTP C(Server:) header of 16992/16993 and the AMT version in it (ME 11 and later
-    send only C(AMT): their version is unknown from the header), the certificate of 16993 (subject, issuer, expiry,
-    key), and the ConfigMgr 2007 SP1 support class of the version: V(native) (AMT 3.2.1 and later), V(translator)
-    (AMT 2.0 to 3.2.0: Intel's WS-MAN Translator), V(unsupported) (older), V(unknown) (no version)."
+  - "Per device: the open ports, the HTTP C(Server:) header of 16992/16993 and the AMT version in it, the
+    certificate of 16993 (subject, issuer, expiry, key), and the ConfigMgr 2007 SP1 support class: V(native) (AMT
+    3.2.1 and later), V(translator) (AMT 2.0 to 3.2.0: Intel's WS-MAN Translator), V(unsupported) (older), V(ism)
+    (Intel Standard Manageability, the non-vPro sibling of AMT: ConfigMgr 2007 SP1 supports AMT only, so never
+    native), V(unknown) (no version, or a header that is not a known form)."
+  - "Header forms known: C(Intel(R) Active Management Technology 3.2.1) (three or four parts, such as
+    C(11.8.50.3425): the full string is kept, the first three parts are compared with 3.2.1), the product name with no
+    version, C(AMT) alone (ME 11 and later), C(Intel(R) Con. Management Engine 5.0.1) and C(Intel(R) Standard
+    Manageability 11.8.50). When C(GET /) gives no version, an unauthenticated C(POST /wsman) is sent and the
+    C(Server:) header of its 401 is read (ME 11 and later name their version there); RV(devices[].version_source) is
+    then V(header_401)."
+  - "A device that answers on an AMT port is always listed, even when it does not identify as Intel's firmware: it
+    keeps RV(devices[].amt=false), support class V(unknown) and an RV(devices[].error) saying why (the header it
+    sent, the TLS failure), and its readiness row is a warning."
   - "With O(username) and O(password) (the AMT administrator; digest authentication), it also reads WS-MAN on
     O(wsman_port): the version from C(CIM_SoftwareIdentity) (InstanceID C(AMT)), which is preferred over the header,
     the host and domain name from C(AMT_GeneralSettings), the provisioning state and mode from
-    C(AMT_SetupAndConfigurationService), and the power state from C(CIM_AssociatedPowerManagementService)."
+    C(AMT_SetupAndConfigurationService), and the power state from C(CIM_AssociatedPowerManagementService). A 401
+    that answers the credentials with a new nonce is retried once with it, whether or not it says C(stale=true)
+    (AMT firmware often leaves it out); a second 401 is that device's error."
   - "Connections run concurrently (asyncio, at most O(concurrency) addresses at a time, kept below the open-file
     limit); each connection waits at most O(timeout), and each device's whole probe at most O(host_timeout), so a
     device that stalls is reported with an RV(devices[].error) and never holds up the run. A malformed HTTP or TLS
@@ -102,6 +114,16 @@ options:
   ca_file:
     description: The PEM file of the CA that issued the AMT certificates, for O(validate_certs) (else the system store).
     type: path
+  legacy_tls:
+    description:
+      - Allow the TLS of old AMT firmware on 16993 (TLS 1.0, SHA-1 signatures, 1024-bit keys) by lowering the client
+        side to TLS 1.0 and OpenSSL security level 0 (C(@SECLEVEL=0)) for this run's AMT connections only (the
+        certificate read and WS-MAN over TLS); nothing else in the process changes.
+      - With the default V(false), Python's and OpenSSL's defaults hold (TLS 1.2 and later on current systems), and
+        such a device gets an RV(devices[].error) naming the cause (for example C(TLSV1_ALERT_PROTOCOL_VERSION)) and
+        this option.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -133,6 +155,11 @@ EXAMPLES = r"""
     password: "{{ vault_amt_admin_password }}"
     wsman_port: 16993
     ca_file: "{{ inventory_dir }}/files/amt-ca.pem"
+
+- name: Read old AMT firmware (TLS 1.0, SHA-1, 1024-bit keys) on 16993 too
+  amt_discovery:
+    targets: [203.0.113.0/24]
+    legacy_tls: true
 """
 
 RETURN = r"""
@@ -151,7 +178,8 @@ devices:
       elements: int
       sample: [16992, 16993]
     amt:
-      description: Whether the device identified as Intel AMT (Server header or WS-MAN).
+      description: Whether the device identified as Intel's management firmware - AMT, or Intel Standard
+        Manageability (V(ism) in RV(devices[].support_class)) - by its Server header or WS-MAN.
       type: bool
     server:
       description: The Server header as sent.
@@ -162,13 +190,23 @@ devices:
       type: str
       sample: 3.2.1
     version_source:
-      description: V(wsman), V(header) or null.
+      description: V(wsman), V(header) (the Server header of C(GET /)), V(header_401) (the Server header of the 401
+        of an unauthenticated C(POST /wsman)) or null.
       type: str
     header_version:
-      description: The version in the Server header, or null.
+      description: The version in the Server header (as sent, three or four parts), or null.
       type: str
+    header_form:
+      description: The form of the Server header - V(amt) (with a version), V(amt_unversioned), V(me11) (C(AMT)
+        alone), V(me5), V(ism) - or null when none is known.
+      type: str
+    server_401:
+      description: The Server header of the 401 of an unauthenticated C(POST /wsman), read when C(GET /) gave no
+        version; null otherwise.
+      type: str
+      sample: Intel(R) Active Management Technology 11.8.50.3425
     support_class:
-      description: native, translator, unsupported or unknown (see the description).
+      description: native, translator, unsupported, ism or unknown (see the description).
       type: str
     hostname:
       description: AMT_GeneralSettings HostName (WS-MAN), or null.
@@ -204,13 +242,15 @@ devices:
         self_signed: {description: Subject equals issuer., type: bool}
         serial: {description: Serial number in hex., type: str}
     error:
-      description: What went wrong with this device (malformed answer, TLS failure, refused credentials, deadline),
-        or null.
+      description: What went wrong with this device (an unknown Server header, malformed answer, TLS failure - old
+        TLS names O(legacy_tls) -, refused credentials, deadline), or null.
       type: str
 checks:
   description: >-
-    Readiness rows (id, row, status, evidence, remedy), one per AMT device - pass for native firmware, warn for the
-    translator's range, fail for older firmware, skip for an unknown version.
+    Readiness rows (id, row, status, evidence, remedy), one per device listed - pass for native firmware, warn for
+    the translator's range, fail for older firmware, fail for Intel Standard Manageability (not AMT), warn for a
+    device that answered on an AMT port without identifying as AMT (the reason in the evidence), skip for an AMT
+    device of unknown version.
   returned: success
   type: list
   elements: dict
@@ -275,6 +315,7 @@ def argument_spec() -> dict:
         wsman_port=dict(type="int", choices=[16992, 16993], default=16992),
         validate_certs=dict(type="bool", default=True),
         ca_file=dict(type="path"),
+        legacy_tls=dict(type="bool", default=False),
     )
 
 

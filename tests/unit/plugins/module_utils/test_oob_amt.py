@@ -33,27 +33,61 @@ from ansible.module_utils.oob_amt_scan import iter_addresses, plan_targets
 FIXTURES = Path(__file__).parent / "fixtures" / "amt"
 
 
-@pytest.mark.parametrize(
-    ("header", "version", "variant"),
-    [
-        ("Intel(R) Active Management Technology 3.2.1", "3.2.1", "amt"),
-        ("Intel(R) Active Management Technology 2.6.3", "2.6.3", "amt"),
-        ("Intel(R) Active Management Technology 10.0.47", "10.0.47", "amt"),
-        ("  Intel(R)  Active Management Technology   6.2.61 ", "6.2.61", "amt"),
-        ("AMT", None, "me11"),
-        ("Intel(R) Con. Management Engine 5.0.1", "5.0.1", "me5"),
-    ],
-)
-def test_server_header_variants(header, version, variant):
+# Each header form with where it was published; the expected values are read off those records, not off oob_amt:
+# - NMAP: nmap-service-probes (nmap 7.93, Debian nmap-common), the AMT matches: "Server: Intel\(R\) Active
+#   Management Technology ([\w._-]+)" after "303 See Other" to /logon.htm; "Server: AMT"; "Server: Intel\(R\)
+#   Con\. Management Engine ([\w._-]+)"; "Server: Intel\(R\) Standard Manageability ([\w._-]+)" with
+#   i/Standard Manageability/.
+# - RPS: Open AMT's open-amt-cloud-toolkit/rps src/utils/clientMsgJsonParser.test.ts, a device's recorded 401 to
+#   POST /wsman: "Server: Intel(R) Active Management Technology 11.8.50.3425" (with Connection: close).
+# - MPS: Open AMT MPS tests, a recorded 200: "Server: Intel(R) Active Management Technology 15.0.23.1706" (chunked).
+# - GREENBONE: Greenbone's "Intel Active Management Technology (AMT) WebUI Interface Detection" (OID
+#   1.3.6.1.4.1.25623.1.0.105337) matches "Server: Intel\(R\) Active Management Technology" and reports the
+#   version "unknown" when none follows; its ISM detection (OID 1.3.6.1.4.1.25623.1.0.810998) matches "Server:
+#   Intel(R) Standard Manageability" with an optional "([0-9.]+)".
+# The support class follows the seed and the notes: native from AMT 3.2.1 (first three parts compared), the
+# translator from 2.0, ISM never native (ConfigMgr 2007 SP1 manages Intel AMT only), no version: unknown.
+HEADER_FORMS = [
+    # header as sent, version, form, support class, source
+    ("Intel(R) Active Management Technology 3.2.1", "3.2.1", "amt", "native", "NMAP"),
+    ("Intel(R) Active Management Technology 2.6.3", "2.6.3", "amt", "translator", "NMAP"),
+    ("Intel(R) Active Management Technology 10.0.47", "10.0.47", "amt", "native", "NMAP"),
+    ("  Intel(R)  Active Management Technology   6.2.61 ", "6.2.61", "amt", "native", "NMAP, spacing loosened"),
+    ("Intel(R) Active Management Technology 11.8.50.3425", "11.8.50.3425", "amt", "native", "RPS"),
+    ("Intel(R) Active Management Technology 15.0.23.1706", "15.0.23.1706", "amt", "native", "MPS"),
+    (
+        "Intel(R) Active Management Technology 3.2.0.9999",
+        "3.2.0.9999",
+        "amt",
+        "translator",
+        "constructed: the RPS form at the boundary",
+    ),
+    ("Intel(R) Active Management Technology 3.2.1.0", "3.2.1.0", "amt", "native", "constructed: the RPS form at 3.2.1"),
+    ("Intel(R) Active Management Technology", None, "amt_unversioned", "unknown", "GREENBONE"),
+    ("AMT", None, "me11", "unknown", "NMAP"),
+    ("Intel(R) Con. Management Engine 5.0.1", "5.0.1", "me5", "native", "NMAP"),
+    ("Intel(R) Standard Manageability 11.8.50", "11.8.50", "ism", "ism", "NMAP, GREENBONE"),
+    ("Intel(R) Standard Manageability 2.6.3", "2.6.3", "ism", "ism", "NMAP: an old version is still ISM"),
+    ("Intel(R) Standard Manageability 11.8.50.3425", "11.8.50.3425", "ism", "ism", "NMAP: [\\w._-]+ allows four parts"),
+    ("Intel(R) Standard Manageability", None, "ism", "ism", "GREENBONE (version optional)"),
+]
+
+
+@pytest.mark.parametrize(("header", "version", "variant", "klass", "source"), HEADER_FORMS)
+def test_server_header_forms(header, version, variant, klass, source):
     facts = parse_server_header(header)
+    assert facts is not None, source
     assert facts["version"] == version
     assert facts["variant"] == variant
+    assert support_class(facts["version"], facts["variant"]) == klass
 
 
 @pytest.mark.parametrize(
-    "header", [None, "", "Apache/2.4.57 (Debian)", "AMTX", "Intel(R) Active Management Technology"]
-)
-def test_server_header_not_amt(header):
+    "header",
+    [None, "", "Apache/2.4.57 (Debian)", "AMTX", "Intel(R) Active Management Technology X", "Intel(R) AMT 11.0",
+     "Intel(R) Standard Manageability beta", "Intel(R) Active Management Technology 1.2.3.4.5"],
+)  # fmt: skip
+def test_server_header_not_known(header):
     assert parse_server_header(header) is None
 
 
@@ -74,10 +108,13 @@ def test_server_header_not_amt(header):
         ("1.9.9", "unsupported"),
         (None, "unknown"),
         ("", "unknown"),
+        ("11.8.50.3425", "native"),
+        ("3.2.0.1", "translator"),
     ],
 )
 def test_support_class_boundaries(version, klass):
     assert support_class(version) == klass
+    assert support_class(version, "ism") == "ism"  # ISM is never native, whatever its version
 
 
 def test_version_helpers():

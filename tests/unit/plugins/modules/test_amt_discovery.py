@@ -310,7 +310,7 @@ def test_malformed_http_and_tls_are_per_device_errors(run_module, fakes):
     devs = _by_address(res)
     assert "not an HTTP/1.x status line" in devs[_addr(206)]["error"]
     assert devs[_addr(207)]["error"].startswith("16993: TLS handshake failed")
-    assert "is not Intel AMT's" in devs[_addr(208)]["error"]
+    assert "'Apache/2.4.57 (Debian)' is not a form of Intel's firmware" in devs[_addr(208)]["error"]
     assert devs[_addr(208)]["amt"] is False
     assert res["summary"]["errors"] == 3
 
@@ -379,3 +379,205 @@ def test_adjacent_addresses_given_one_by_one_are_all_scanned(run_module, fakes, 
     assert status == "exit", res
     assert sorted(_by_address(res)) == [_addr(n) for n in (201, 202, 203, 204, 205, 206, 207, 208)]
     assert res["scanned"] == 12
+
+
+# --- the header forms of real firmware, the 401's header, expiring nonces (issue 20) --------------------------------
+# Forms and their sources (see test_oob_amt.HEADER_FORMS): the unversioned product name (Greenbone's AMT detection),
+# Intel Standard Manageability (nmap-service-probes, Greenbone), a four-part version and the full header only in the
+# 401 of POST /wsman while GET / says "AMT" (Open AMT RPS recorded 401: "Intel(R) Active Management Technology
+# 11.8.50.3425", Connection: close; nmap-service-probes: "Server: AMT" on the 303 of GET /).
+
+
+class NonceFake:
+    """One device: GET / answers ``get_server``; POST /wsman answers 401 (header ``wsman_server``, Connection: close,
+    as recorded) until a digest checks out - against the nonce this fake issued last, computed here with hashlib -
+    then the recorded WS-MAN answers. ``policy``: ``fixed`` (one nonce), ``expire_once`` (the first authenticated
+    request gets a 401 with a new nonce and stale="false"), ``always_new`` (every authenticated request does)."""
+
+    def __init__(self, get_server: str, wsman_server: str | None = None, policy: str = "fixed",
+                 version_xml: str | None = None):  # fmt: skip
+        self.get_server, self.wsman_server = get_server, wsman_server or get_server
+        self.policy, self.version_xml = policy, version_xml or _version_pull("11.8.50")
+        self.nonce, self.issued = "bm9uY2UtMQ==", 1
+        self.authenticated, self.unauthenticated, self.expired = 0, 0, 0
+
+    def _new_nonce(self) -> None:
+        self.issued += 1
+        self.nonce = f"bm9uY2Ut{self.issued:04d}"
+
+    def _check(self, header: str) -> bool:
+        params = {k: a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]+))', header)}
+        if params.get("username") != USER or params.get("realm") != REALM or params.get("nonce") != self.nonce:
+            return False
+        ha1 = _md5(f"{USER}:{REALM}:{PASSWORD}")
+        ha2 = _md5(f"POST:{params['uri']}")
+        return params.get("response") == _md5(f"{ha1}:{self.nonce}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
+
+    async def __call__(self, reader, writer):
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            m = re.search(r"(?im)^content-length:\s*(\d+)", head)
+            body = await reader.readexactly(int(m.group(1))) if m else b""
+            if head.startswith("GET "):
+                writer.write(f"HTTP/1.1 303 See Other\r\nLocation: /logon.htm\r\nContent-Length: 0\r\n"
+                             f"Server: {self.get_server}\r\n\r\n".encode())  # fmt: skip
+            else:
+                auth = re.search(r"(?im)^authorization:\s*(.+?)\r?$", head)
+                ok = False
+                if auth is None:
+                    self.unauthenticated += 1
+                else:
+                    self.authenticated += 1
+                    ok = self._check(auth.group(1))
+                    if ok and (self.policy == "always_new" or (self.policy == "expire_once" and self.expired == 0)):
+                        ok = False  # a right digest with a nonce the device no longer takes
+                        self.expired += 1
+                        self._new_nonce()
+                if ok:
+                    data = _wsman_answer(body, self.version_xml)
+                    head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml; charset=UTF-8\r\n"
+                            f"Content-Length: {len(data)}\r\nServer: {self.wsman_server}\r\n\r\n")  # fmt: skip
+                    writer.write(head.encode() + data)
+                else:
+                    writer.write((f'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="{REALM}", '
+                                  f'nonce="{self.nonce}",stale="false",qop="auth"\r\nContent-Type: text/html\r\n'
+                                  f"Server: {self.wsman_server}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                                 .encode())  # fmt: skip
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+FORMS = {
+    231: NonceFake("Intel(R) Active Management Technology"),
+    232: NonceFake("Intel(R) Standard Manageability 11.8.50"),
+    233: NonceFake("Intel(R) Active Management Technology 11.8.50.3425"),
+    234: NonceFake("AMT", "Intel(R) Active Management Technology 11.8.50.3425"),
+    235: NonceFake("AMT", policy="expire_once", version_xml=_version_pull("12.0.67")),
+    236: NonceFake("AMT", policy="always_new"),
+    237: NonceFake("Microsoft-HTTPAPI/2.0"),
+}
+
+
+@pytest.fixture()
+def forms(tmp_path):
+    f = Fakes(tmp_path)
+    fakes = {n: NonceFake(d.get_server, d.wsman_server, d.policy, d.version_xml) for n, d in FORMS.items()}
+    for n, fake in fakes.items():
+        f.add(_addr(n), 16992, fake)
+    yield fakes
+    f.close()
+
+
+def test_new_header_forms_without_credentials(run_module, forms):
+    status, res = run_module(amt_discovery.main, {"targets": [_addr(n) for n in (231, 232, 233, 234, 237)],
+                                                  "timeout": 1})  # fmt: skip
+    assert status == "exit", res
+    devs = _by_address(res)
+    unversioned = devs[_addr(231)]
+    assert (unversioned["amt"], unversioned["header_form"], unversioned["version"]) == (True, "amt_unversioned", None)
+    assert unversioned["support_class"] == "unknown" and unversioned["error"] is None
+    ism = devs[_addr(232)]
+    assert (ism["amt"], ism["header_form"], ism["version"], ism["support_class"]) == (True, "ism", "11.8.50", "ism")
+    four = devs[_addr(233)]
+    assert (four["version"], four["version_source"], four["support_class"]) == ("11.8.50.3425", "header", "native")
+    in401 = devs[_addr(234)]
+    assert (in401["server"], in401["server_401"]) == ("AMT", "Intel(R) Active Management Technology 11.8.50.3425")
+    assert (in401["version"], in401["version_source"], in401["support_class"]) == ("11.8.50.3425", "header_401",
+                                                                                  "native")  # fmt: skip
+    assert forms[234].authenticated == 0 and forms[234].unauthenticated == 1  # no credentials were sent
+    unknown = devs[_addr(237)]  # answered on an AMT port: listed, with the reason
+    assert (unknown["amt"], unknown["support_class"]) == (False, "unknown")
+    assert "'Microsoft-HTTPAPI/2.0'" in unknown["error"] and "not a form" in unknown["error"]
+    rows = {c["id"].split(".device.")[1].rsplit(".", 1)[0]: c for c in res["checks"]}
+    assert rows[_addr(231)]["status"] == "skip"
+    assert rows[_addr(232)]["status"] == "fail" and "Standard Manageability" in rows[_addr(232)]["evidence"]
+    assert rows[_addr(233)]["status"] == "pass" and rows[_addr(234)]["status"] == "pass"
+    assert rows[_addr(237)]["status"] == "warn" and "Microsoft-HTTPAPI/2.0" in rows[_addr(237)]["evidence"]
+    assert res["summary"]["support_class"] == {"unknown": 2, "ism": 1, "native": 2}
+
+
+def test_a_nonce_that_expires_once_is_retried_once(run_module, forms):
+    status, res = run_module(amt_discovery.main, {"targets": [_addr(235)], "username": USER, "password": PASSWORD,
+                                                  "timeout": 2})  # fmt: skip
+    assert status == "exit", res
+    dev = res["devices"][0]
+    assert dev["error"] is None, dev["error"]
+    assert (dev["version"], dev["version_source"], dev["support_class"]) == ("12.0.67", "wsman", "native")
+    assert forms[235].expired == 1
+    # CIM_SoftwareIdentity Enumerate + Pull, three Gets/Enumerate+Pull: 6 answered requests, plus the one retried
+    assert forms[235].authenticated == 7
+
+
+def test_a_nonce_that_always_changes_fails_after_one_retry(run_module, forms):
+    start = time.monotonic()
+    status, res = run_module(amt_discovery.main, {"targets": [_addr(236)], "username": USER, "password": PASSWORD,
+                                                  "timeout": 2})  # fmt: skip
+    assert status == "exit", res
+    dev = res["devices"][0]
+    assert "refused the credentials again after one retry with its new nonce" in dev["error"]
+    assert forms[236].authenticated == 2  # one request with the credentials, one retry: no loop
+    assert dev["support_class"] == "unknown"
+    assert time.monotonic() - start < 5
+    assert PASSWORD not in str(res)
+
+
+@pytest.fixture()
+def old_tls(tmp_path):
+    """A blocking ssl server on 127.0.0.238:16993 as old AMT firmware: TLS 1.0 only, a 1024-bit key in a SHA-1-signed
+    certificate (made by the simulator's --legacy path), @SECLEVEL=0 on its side (Debian's OpenSSL 3 needs it)."""
+    import sys
+    import warnings
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "lab" / "standins"))
+    import amt_sim
+
+    cert, key = amt_sim.make_cert(tmp_path, "old", [_addr(238)], ["old.lab.example"], legacy=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1
+    ctx.load_cert_chain(cert, key)
+    listener = socket.create_server((_addr(238), 16993))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _peer = listener.accept()
+            except TimeoutError:
+                continue
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(4096)
+                    tls.sendall(b"HTTP/1.1 303 See Other\r\nLocation: /logon.htm\r\nContent-Length: 0\r\n"
+                                b"Server: Intel(R) Active Management Technology 4.0.1\r\n\r\n")  # fmt: skip
+            except (ssl.SSLError, OSError):
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_old_tls_is_named_and_read_with_legacy_tls(run_module, old_tls):
+    status, res = run_module(amt_discovery.main, {"targets": [_addr(238)], "ports": [16993], "timeout": 2})
+    assert status == "exit", res
+    dev = res["devices"][0]  # still listed
+    assert dev["tls"] is None and dev["amt"] is False
+    assert "TLSV1_ALERT_PROTOCOL_VERSION" in dev["error"] and "legacy_tls=true" in dev["error"]
+    assert [c["status"] for c in res["checks"]] == ["warn"]
+    status, res = run_module(amt_discovery.main, {"targets": [_addr(238)], "ports": [16993], "timeout": 2,
+                                                  "legacy_tls": True})  # fmt: skip
+    assert status == "exit", res
+    dev = res["devices"][0]
+    assert dev["error"] is None, dev["error"]
+    assert (dev["tls"]["key_size"], dev["tls"]["subject"]) == (1024, "CN=old")
+    assert (dev["version"], dev["support_class"]) == ("4.0.1", "native")

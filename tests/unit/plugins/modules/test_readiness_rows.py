@@ -142,15 +142,32 @@ def test_device_checks_classify_as_the_seed_says(version):
         assert "unknown" in row["evidence"] and "credentials" in row["remedy"]
 
 
-def test_device_checks_skip_what_is_not_amt_and_name_the_error():
+def test_device_checks_warn_on_what_is_not_amt_and_name_the_error():
+    """A device that answered on an AMT port is never left out of the report (issue 20): one that did not identify as
+    AMT is a warning with the reason; an AMT device of unknown version a skip naming the error."""
     devices = [
-        {"address": "10.0.0.6", "amt": False, "version": None, "support_class": "unknown"},
+        {"address": "10.0.0.6", "amt": False, "version": None, "support_class": "unknown", "ports": [16992],
+         "error": "the Server header 'Apache/2.4.57 (Debian)' is not a form of Intel's firmware this module knows"},
         {"address": "10.0.0.7", "amt": True, "version": None, "support_class": None, "error": "digest refused"},
-    ]
-    [row] = device_checks(devices)
-    assert row["id"] == "amt.device.10.0.0.7.version" and row["status"] == "skip"
-    assert "digest refused" in row["evidence"] and row["evidence"].startswith("10.0.0.7:")
+    ]  # fmt: skip
+    first, second = device_checks(devices)
+    assert first["id"] == "amt.device.10.0.0.6.version" and first["status"] == "warn"
+    assert "answered on 16992" in first["evidence"] and "Apache/2.4.57" in first["evidence"]
+    assert first["remedy"]
+    assert second["id"] == "amt.device.10.0.0.7.version" and second["status"] == "skip"
+    assert "digest refused" in second["evidence"] and second["evidence"].startswith("10.0.0.7:")
     assert device_checks([]) == []
+
+
+def test_device_checks_fail_intel_standard_manageability():
+    """ISM is not AMT: ConfigMgr 2007 SP1 out of band management supports Intel AMT only (seed; notes), so an ISM
+    device fails whatever its version, with a reason and a remedy an administrator can act on."""
+    device = {"address": "10.0.0.8", "amt": True, "version": "11.8.50", "version_source": "header",
+              "support_class": "ism", "server": "Intel(R) Standard Manageability 11.8.50", "error": None}  # fmt: skip
+    [row] = device_checks([device])
+    assert row["status"] == "fail"
+    assert "Standard Manageability 11.8.50" in row["evidence"] and "AMT" in row["evidence"]
+    assert "vPro" in row["remedy"] and "out of band management" in row["remedy"]
 
 
 BASE = "127.0.0."
@@ -159,7 +176,8 @@ HEADERS = {
     222: "Intel(R) Active Management Technology 2.6.3",
     223: "Intel(R) Active Management Technology 1.0.0",
     224: "AMT",  # ME 11 and later: no version in the header, and no WS-MAN credentials given
-    225: "Apache/2.4.57 (Debian)",  # not AMT: no row
+    225: "Apache/2.4.57 (Debian)",  # answers on an AMT port but is not AMT: a warning, never absent
+    226: "Intel(R) Standard Manageability 11.8.50",  # ISM (nmap-service-probes): not AMT, a failure
 }
 
 
@@ -184,8 +202,10 @@ def test_amt_discovery_returns_the_rows(run_module, amt_fakes):
         f"amt.device.{BASE}222.version": expected_status("2.6.3"),
         f"amt.device.{BASE}223.version": expected_status("1.0.0"),
         f"amt.device.{BASE}224.version": expected_status(None),
+        f"amt.device.{BASE}225.version": "warn",
+        f"amt.device.{BASE}226.version": "fail",
     }
-    assert {c["id"] for c in res["failed_checks"]} == {f"amt.device.{BASE}223.version"}
-    assert {c["id"] for c in res["warned_checks"]} == {f"amt.device.{BASE}222.version"}
+    assert {c["id"] for c in res["failed_checks"]} == {f"amt.device.{BASE}223.version", f"amt.device.{BASE}226.version"}
+    assert {c["id"] for c in res["warned_checks"]} == {f"amt.device.{BASE}222.version", f"amt.device.{BASE}225.version"}
     assert all(c["row"] == "amt_supported_version" for c in res["checks"])
     assert res["changed"] is False
