@@ -230,7 +230,8 @@ def test_the_scan_sees_each_kind_of_source():
     assert "plugins/module_utils/oob_forest.py" in found["no_workgroup_computers"]
     assert "plugins/filter/oob_windows.py" in found["console_telnet_client"]
     assert "plugins/module_utils/oob_port_matrix.py" in found["network_ports"]
-    assert any(f.startswith("roles/") for f in found["no_ipsec"])
+    assert any(f.startswith("roles/") for f in found["network_ports"])
+    assert "plugins/module_utils/oob_windows_checks.py" in found["no_ipsec"]
     assert "plugins/modules/ad_container.py" in found["ad_container"]
     assert "plugins/module_utils/oob_amt.py" in found["amt_supported_version"]
 
