@@ -27,6 +27,7 @@ help:
 	@echo "make deps         Debian packages, .venv, collections (what demo and test do first)"
 	@echo "make lab-up | lab-down | lab-status    the lab (LAB_OPTS='--ca-key-size 4096' ...)"
 	@echo "make converge | check | verify [ENV=<env>]   site.yml; site.yml --check --diff (drift); verify.yml"
+	@echo "    (verify: scripts/verify, exit 0 pass, 100 fail, 101 passed with skips, 102 warn; VERIFY_OPTS='--tags area::dns')"
 	@echo "make remediate [ENV=<env>] [REMEDIATE_OPTS=--check]   remediate.yml: drift per requirement, fixed"
 	@echo "make lint | unit | integration | molecule | sanity | bench (bench brings the lab up and leaves it up)"
 	@echo "make ee           the execution environment's build context for AWX (.cache/ee; offline) and its checks"
@@ -63,7 +64,7 @@ check: deps
 	$(PLAYBOOK) playbooks/site.yml --check --diff
 
 verify: deps
-	$(PLAYBOOK) playbooks/verify.yml
+	@scripts/verify $(ENV) $(if $(filter lab,$(ENV)),,--vault-id $(VAULT_ID)) $(VERIFY_OPTS)
 
 remediate: deps
 	@scripts/remediate $(ENV) $(if $(filter lab,$(ENV)),,--vault-id $(VAULT_ID)) $(REMEDIATE_OPTS)
@@ -75,7 +76,8 @@ lint: deps
 	yamllint -s .
 	ruff check .
 	ruff format --check .
-	shellcheck -S warning scripts/bootstrap scripts/test scripts/sanity scripts/collections scripts/check-docs .ci/run
+	shellcheck -S warning scripts/bootstrap scripts/test scripts/sanity scripts/collections scripts/check-docs \
+		scripts/verify scripts/remediate .ci/run
 	ansible-lint
 	ansible-playbook -i inventories/lab $(LAB_VAULT) --syntax-check playbooks/site.yml
 	ansible-playbook -i inventories/production.example --syntax-check playbooks/site.yml

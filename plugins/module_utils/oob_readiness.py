@@ -22,6 +22,10 @@ from ansible.module_utils.oob_checks import STATUSES
 
 SEVERITY = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}  # a row is as bad as its worst check; all skipped = skip
 ORDER = {"fail": 0, "warn": 1, "skip": 2, "pass": 3}  # the evidence: what needs a person first
+# A requirement's statuses: its checks' (fail, warn, pass, skip) and "partial" - every check that ran passed, but some
+# did not run (InSpec's "passed with skips": a skip is never a pass). The overall verdict takes the same five values.
+REQUIREMENT_STATUSES = ("fail", "warn", "partial", "pass", "skip")
+VERDICT = {"fail": "FAIL", "warn": "WARN", "partial": "PASSED WITH SKIPS", "pass": "PASS", "skip": "NOT CHECKED"}
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,9 @@ def _worst(statuses) -> str:
 def results(checks: list[dict], notes: dict | None = None, implemented: tuple | None = None) -> list[dict]:
     """One result per requirement, in the seed's order.
 
-    A requirement is as bad as its worst check (fail, then warn); with no failure or warning it passes when a check
-    passed (the skipped ones are listed in its evidence and counted), and is skipped when every check was.
+    A requirement is as bad as its worst check (fail, then warn). With no failure or warning it passes only when every
+    check ran and passed; when some passed and others were skipped it is ``partial`` (passed with skips), its
+    ``not_checked`` listing the skipped checks; when every check was skipped, or none ran, it is ``skip``.
 
     ``checks``: the rows of every read-only module of the run. ``notes``: why a requirement has no check in this run
     (``{id: text}``). ``implemented``: the owners that exist (default: every owner named in REQUIREMENTS but ""). A
@@ -197,6 +202,7 @@ def results(checks: list[dict], notes: dict | None = None, implemented: tuple | 
     for req in REQUIREMENTS:
         rows = by_row[req.id]
         counts = {s: sum(1 for c in rows if c["status"] == s) for s in STATUSES}
+        not_checked = [c["id"] for c in rows if c["status"] == "skip"]
         if not req.owner or (implemented is not None and req.owner not in implemented):
             status, evidence = "fail", ["not implemented: no role of oob-prep checks this requirement yet"]
             remedy = "check it by hand; oob-prep does not (yet)"
@@ -207,28 +213,67 @@ def results(checks: list[dict], notes: dict | None = None, implemented: tuple | 
             evidence, remedy = [why], ""
         else:
             status = _worst(c["status"] for c in rows)
+            if status == "pass" and not_checked:
+                status = "partial"
             ordered = sorted(rows, key=lambda c: ORDER[c["status"]])
             evidence = [f"{c['status'].upper()} {c['id']}: {c['evidence']}" for c in ordered]
             fixes = [c["remedy"] for c in ordered if c["status"] != "pass" and c.get("remedy")]
+            if status == "partial":
+                fixes = [f"check by hand what was not checked ({', '.join(not_checked)}), or give the estate what "
+                         "checking it needs", *fixes]  # fmt: skip
             remedy = "" if status == "pass" else "; ".join(dict.fromkeys(fixes + [req.remedy]))
         out.append({
             "id": req.id, "section": req.section, "topic": req.topic, "requirement": req.text, "owner": req.owner,
             "status": status, "counts": counts, "evidence": evidence, "remedy": remedy, "scope": req.scope,
+            "not_checked": not_checked,
             "windows_only": req.windows, "checks": rows,
         })  # fmt: skip
     return out
 
 
 def totals(rows: list[dict]) -> dict:
-    return {s: sum(1 for r in rows if r["status"] == s) for s in ("pass", "warn", "fail", "skip")} | {
+    return {s: sum(1 for r in rows if r["status"] == s) for s in ("pass", "partial", "warn", "fail", "skip")} | {
         "total": len(rows)
     }
 
 
 def overall(rows: list[dict]) -> str:
-    """``fail`` when any requirement failed, ``warn`` when any warned, else ``pass`` (skips are listed, not hidden)."""
+    """``fail`` when any requirement failed, else ``warn`` when any warned, else ``partial`` (passed with skips) when
+    any was skipped or passed with skipped checks, else ``pass``: PASS only when every requirement passed."""
     t = totals(rows)
-    return "fail" if t["fail"] else "warn" if t["warn"] else "pass"
+    if t["fail"]:
+        return "fail"
+    if t["warn"]:
+        return "warn"
+    return "partial" if t["skip"] or t["partial"] else "pass"
+
+
+def remediation(before: list[dict], after: list[dict] | None, check_mode: bool = False) -> dict:
+    """The outcome of a remediation run from the requirements before and after (``after`` None: no second verify).
+
+    ``no_drift``: no requirement failed before. ``drift_fixed``: every requirement that failed before has no failed,
+    warned or skipped check after, and every check that failed before ran again and passed. Otherwise (a check run,
+    no second verify, a requirement still failing, skipped or not reached after) ``drift_not_fixed``. Returns
+    ``{outcome, drifted, still_failing, not_reached, not_looked_at}``: ``not_looked_at`` the requirements the last
+    report did not check at all (an area run: their area was not selected)."""
+    drifted = [r["id"] for r in before if r["status"] == "fail"]
+    last = after if after is not None else before
+    by_id = {r["id"]: r for r in last}
+    still, not_reached = [], []
+    for rid in drifted:
+        if check_mode or after is None:
+            still.append(rid)
+            continue
+        now = by_id[rid]
+        failed_before = {c["id"] for c in next(r for r in before if r["id"] == rid)["checks"] if c["status"] == "fail"}
+        checks_now = {c["id"]: c["status"] for c in now["checks"]}
+        if now["status"] == "fail":
+            still.append(rid)
+        elif now["status"] in ("skip", "partial", "warn") or any(checks_now.get(c) != "pass" for c in failed_before):
+            not_reached.append(rid)
+    outcome = "no_drift" if not drifted else "drift_fixed" if not still and not not_reached else "drift_not_fixed"
+    return {"outcome": outcome, "drifted": drifted, "still_failing": still, "not_reached": not_reached,
+            "not_looked_at": [r["id"] for r in last if r["status"] == "skip"]}  # fmt: skip
 
 
 def document(rows: list[dict], meta: dict, matrix: list[dict] | None = None, amt: dict | None = None) -> dict:
@@ -255,8 +300,9 @@ def _clean(text: str) -> str:
 
 
 def to_junit(doc: dict) -> str:
-    """One testcase per requirement: fail -> <failure>, skip -> <skipped>, warn -> passed with the warning in
-    <system-out> (JUnit has no warning state) and a property ``status=warn``."""
+    """One testcase per requirement: fail -> <failure>, skip -> <skipped>, warn and partial (passed with skips) ->
+    passed with the warning or the checks that did not run in <system-out> (JUnit has neither state) and a property
+    ``status=warn`` / ``status=partial``."""
     rows = doc["requirements"]
     t = doc["totals"]
     suite = ET.Element("testsuite", {
@@ -276,7 +322,7 @@ def to_junit(doc: dict) -> str:
             ET.SubElement(case, "failure", {"message": first, "type": "readiness"}).text = body
         elif r["status"] == "skip":
             ET.SubElement(case, "skipped", {"message": first})
-        if r["status"] in ("warn", "skip", "pass"):
+        if r["status"] in ("warn", "skip", "pass", "partial"):
             ET.SubElement(case, "system-out").text = body
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
@@ -288,14 +334,18 @@ def summary_lines(doc: dict, where: str = "") -> list[str]:
     where the report is."""
     t = doc["totals"]
     lines = [
-        f"Readiness of {doc.get('environment') or 'the estate'}: {doc['overall'].upper()} - "
-        f"{t['pass']} pass, {t['warn']} warn, {t['fail']} fail, {t['skip']} skip of {t['total']} requirements"
+        f"Readiness of {doc.get('environment') or 'the estate'}: {VERDICT[doc['overall']]} - {t['pass']} pass, "
+        f"{t['partial']} passed with skips, {t['warn']} warn, {t['fail']} fail, {t['skip']} not checked of "
+        f"{t['total']} requirements"
     ]
     for r in doc["requirements"]:
-        mark = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}[r["status"]]
-        skipped = r["counts"]["skip"] if r["status"] == "pass" else 0
-        detail = f" ({skipped} check(s) skipped)" if skipped else ""
-        detail = detail if r["status"] == "pass" else " - " + (r["evidence"][0] if r["evidence"] else "")
+        mark = {"pass": "ok  ", "partial": "part", "warn": "WARN", "fail": "FAIL", "skip": "skip"}[r["status"]]
+        if r["status"] == "pass":
+            detail = ""
+        elif r["status"] == "partial":
+            detail = f" - passed; not checked: {', '.join(r['not_checked'])}"
+        else:
+            detail = " - " + (r["evidence"][0] if r["evidence"] else "")
         line = f"  {mark} {r['section']:>2} {r['id']}{detail}"
         lines.append(line if len(line) <= 110 else line[:107] + "...")
     if where:

@@ -6,6 +6,8 @@ AMT discovery summary. Rendered with Jinja2 (autoescaped), which every Ansible c
 
 from __future__ import annotations
 
+from ansible.module_utils.oob_readiness import VERDICT
+
 try:
     from jinja2 import Environment
 
@@ -36,6 +38,7 @@ PAGE = """<!DOCTYPE html>
   .fail { background: #fbe4e4; color: #9b1c1c; }
   .warn { background: #fff3d6; color: #7a5200; }
   .skip { background: #eceff2; color: #4a5561; }
+  .partial { background: #e6f0fb; color: #1d4f91; }
   td.req { width: 34%; }
   td.ev ul { margin: 0; padding-left: 16px; }
   td.ev li { margin: 0 0 2px; word-break: break-word; }
@@ -51,10 +54,10 @@ PAGE = """<!DOCTYPE html>
 <div class="meta">Environment <b>{{ doc.environment }}</b> &middot; {{ doc.generated }}
   {%- if doc.check_mode %} &middot; check run (nothing was changed){% endif %} &middot; requirements from
   Microsoft's external dependencies for Configuration Manager 2007 SP1 out of band management</div>
-<div>Overall: <span id="overall" class="overall {{ doc.overall }}">{{ doc.overall | upper }}</span></div>
+<div>Overall: <span id="overall" class="overall {{ doc.overall }}">{{ verdicts[doc.overall] }}</span></div>
 <div class="cards" id="totals">
-{%- for s in ["pass", "warn", "fail", "skip"] %}
-  <div class="card {{ s }}" data-status="{{ s }}"><b>{{ doc.totals[s] }}</b>{{ s }}</div>
+{%- for s in ["pass", "partial", "warn", "fail", "skip"] %}
+  <div class="card {{ s }}" data-status="{{ s }}"><b>{{ doc.totals[s] }}</b>{{ labels[s] }}</div>
 {%- endfor %}
   <div class="card"><b>{{ doc.totals.total }}</b>requirements</div>
 </div>
@@ -68,7 +71,7 @@ PAGE = """<!DOCTYPE html>
   <td class="sec">{{ r.section }}<br>{{ r.topic }}</td>
   <td class="req"><code>{{ r.id }}</code><br>{{ r.requirement }}
     {%- if r.scope %}<div class="scope">{{ r.scope }}</div>{% endif %}</td>
-  <td class="status {{ r.status }}">{{ r.status }}</td>
+  <td class="status {{ r.status }}">{{ labels[r.status] }}</td>
   <td class="ev">
     {%- set ns = namespace(shown=[], passed=[]) %}
     {%- for e in r.evidence %}{% if e.startswith('PASS ') %}{% set ns.passed = ns.passed + [e] %}
@@ -128,4 +131,5 @@ def to_html(doc: dict) -> str:
     if not HAS_JINJA2:  # pragma: no cover
         raise ValueError("the HTML report needs Jinja2 on the host that writes it")
     env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
-    return env.from_string(PAGE).render(doc=doc)
+    labels = {"pass": "pass", "partial": "passed with skips", "warn": "warn", "fail": "fail", "skip": "skipped"}
+    return env.from_string(PAGE).render(doc=doc, labels=labels, verdicts=VERDICT)

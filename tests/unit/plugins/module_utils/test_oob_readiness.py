@@ -18,6 +18,7 @@ from ansible.module_utils.oob_readiness import (
     REQUIREMENTS,
     document,
     overall,
+    remediation,
     results,
     summary_lines,
     to_json,
@@ -257,7 +258,7 @@ def result(rows, req, **kwargs):
     ("statuses", "expected"),
     [
         (["pass"], "pass"),
-        (["pass", "skip"], "pass"),
+        (["pass", "skip"], "partial"),  # a skip is never a pass: passed with skips
         (["pass", "warn"], "warn"),
         (["warn", "skip"], "warn"),
         (["pass", "warn", "fail"], "fail"),
@@ -327,19 +328,28 @@ def test_evidence_puts_what_needs_a_person_first():
     assert r["remedy"] == f"open C; fix it; {BY_ID['network_ports'].remedy}"
 
 
-def test_remedy_is_empty_for_a_pass_even_with_skipped_checks():
+def test_a_pass_with_skipped_checks_is_partial_and_names_what_was_not_checked():
     checks = [row("a", "ipv4_only", "pass"), row("b", "ipv4_only", "skip", remedy="give credentials")]
     r = result(checks, "ipv4_only")
-    assert r["status"] == "pass" and r["remedy"] == ""
+    assert r["status"] == "partial" and r["not_checked"] == ["b"]
+    assert r["remedy"].startswith("check by hand what was not checked (b)") and "give credentials" in r["remedy"]
     assert r["evidence"] == ["SKIP b: seen", "PASS a: seen"]
+    r = result([row("a", "ipv4_only", "pass")], "ipv4_only")
+    assert r["status"] == "pass" and r["remedy"] == "" and r["not_checked"] == []
 
 
 def test_totals_and_overall():
     rows = results([row("a", "winrm", "pass"), row("b", "dot1x", "warn")])
     t = totals(rows)
-    assert t == {"pass": 1, "warn": 1, "fail": 0, "skip": 20, "total": 22}
+    assert t == {"pass": 1, "partial": 0, "warn": 1, "fail": 0, "skip": 20, "total": 22}
     assert overall(rows) == "warn"
-    assert overall(results([row("a", "winrm", "pass")])) == "pass"  # skips are listed, not a failure
+    # PASS only when every requirement passed: skipped requirements make it "passed with skips", never a pass
+    assert overall(results([row("a", "winrm", "pass")])) == "partial"
+    every = [row(f"c{i}", req.id, "pass") for i, req in enumerate(REQUIREMENTS)]
+    assert overall(results(every)) == "pass"
+    assert overall(results([*every, row("x", "winrm", "skip")])) == "partial"
+    assert overall(results(every[:-1])) == "partial"  # one requirement not checked at all
+    assert overall(results([*every, row("y", "dot1x", "warn")])) == "warn"
     assert overall(results([row("a", "winrm", "fail"), row("b", "dot1x", "warn")])) == "fail"
 
 
@@ -455,8 +465,9 @@ def test_summary_lines():
     lines = summary_lines(doc, "reports/lab/20260101T000000Z/readiness.html")
     t = doc["totals"]
     assert lines[0].startswith("Readiness of lab: FAIL")
-    for s in ("pass", "warn", "fail", "skip"):
-        assert f"{t[s]} {s}" in lines[0]
+    for s, word in (("pass", "pass"), ("partial", "passed with skips"), ("warn", "warn"), ("fail", "fail"),
+                    ("skip", "not checked")):  # fmt: skip
+        assert f"{t[s]} {word}" in lines[0]
     assert f"of {t['total']} requirements" in lines[0]
     assert len(lines) == 1 + len(REQUIREMENTS) + 1
     body = lines[1:-1]
@@ -471,3 +482,36 @@ def test_summary_lines():
 def test_summary_without_a_path_has_no_report_line():
     lines = summary_lines(mixed_doc())
     assert len(lines) == 1 + len(REQUIREMENTS) and not lines[-1].startswith("Report:")
+
+
+# ---------------------------------------------------------------------------------------------------- remediation
+def _req(rid: str, *checks: tuple[str, str]) -> dict:
+    """A requirement as results() returns it, with the given (check id, status) pairs (rows written out here)."""
+    rows = [row(cid, rid, status) for cid, status in checks]
+    return result(rows, rid)
+
+
+def test_remediation_outcomes():
+    before = [_req("ad_container", ("ad.c", "fail")), _req("dns_provisionserver", ("dns.p", "pass"))]
+    fixed = [_req("ad_container", ("ad.c", "pass")), _req("dns_provisionserver", ("dns.p", "pass"))]
+    assert remediation(before, fixed)["outcome"] == "drift_fixed"
+    clean = results([row("ad.c", "ad_container", "pass")])  # an area run: every other requirement is skipped
+    assert remediation(clean, None) == {
+        "outcome": "no_drift",
+        "drifted": [],
+        "still_failing": [],
+        "not_reached": [],
+        "not_looked_at": [r.id for r in REQUIREMENTS if r.id != "ad_container"],
+    }
+    # still failing after the run
+    out = remediation(before, [_req("ad_container", ("ad.c", "fail"))])
+    assert (out["outcome"], out["still_failing"]) == ("drift_not_fixed", ["ad_container"])
+    # not reached after: skipped (its area did not run again, a host was unreachable) is never "fixed"
+    out = remediation(before, [_req("ad_container", ("ad.c", "skip"))])
+    assert (out["outcome"], out["not_reached"]) == ("drift_not_fixed", ["ad_container"])
+    # the check that failed did not run again, even though another check of the requirement passes
+    out = remediation(before, [_req("ad_container", ("ad.other", "pass"))])
+    assert (out["outcome"], out["not_reached"]) == ("drift_not_fixed", ["ad_container"])
+    # a check run fixes nothing; no second verify fixes nothing
+    assert remediation(before, fixed, check_mode=True)["outcome"] == "drift_not_fixed"
+    assert remediation(before, None)["outcome"] == "drift_not_fixed"

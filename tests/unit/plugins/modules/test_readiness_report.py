@@ -44,7 +44,7 @@ def test_a_run_writes_four_files_and_points_latest_at_them(run_module, tmp_path)
     doc = json.loads((run_dir / "readiness.json").read_text())
     assert len(doc["requirements"]) == 22 and doc["overall"] == "fail" == res["overall"]
     assert doc["environment"] == "lab" and doc["check_mode"] is False
-    assert doc["totals"] == res["totals"] == {"pass": 1, "warn": 1, "fail": 1, "skip": 19, "total": 22}
+    assert doc["totals"] == res["totals"] == {"pass": 1, "partial": 0, "warn": 1, "fail": 1, "skip": 19, "total": 22}
     winrm = next(r for r in doc["requirements"] if r["id"] == "winrm")
     assert winrm["status"] == "skip" and winrm["evidence"] == ["no Windows host"]
     assert res["failed_requirements"] == ["amt_supported_version"]

@@ -1,0 +1,58 @@
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for the readiness report's plays: a read that could not happen becomes failed rows, and a remediation
+run's outcome (module_utils/oob_readiness.remediation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ansible.module_utils
+
+# A playbook project's module_utils folder is merged into ansible.module_utils for modules only; a controller-side
+# plugin puts it on the package's path itself (as plugins/inventory/oob_amt.py does).
+_MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
+if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defined]
+    ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]
+
+from ansible.module_utils.oob_readiness import BY_ID, remediation  # noqa: E402
+
+
+def _one(result: dict, rows: list, source: str) -> list[dict]:
+    if not isinstance(result, dict) or result.get("skipped"):
+        return []
+    if "checks" in result and not result.get("failed") and not result.get("unreachable"):
+        return list(result["checks"])
+    item = result.get("item")
+    where = source.format(**item) if isinstance(item, dict) else source
+    msg = " ".join(str(result.get("msg") or "no answer and no message").split())
+    what = "could not be reached" if result.get("unreachable") else "did not answer the read"
+    slug = "".join(ch if ch.isalnum() else "-" for ch in where.lower()).strip("-")
+    return [{"id": f"read.{slug}", "row": row, "status": "fail",
+             "evidence": f"{where} {what}, so this was not checked: {msg}",
+             "remedy": f"make {where} answer (see the message), then verify again"} for row in rows]  # fmt: skip
+
+
+def read_rows(result, rows: list, source: str) -> list[dict]:
+    """The check rows a read-only task registered; when the read could not happen (a module that failed, a host
+    that could not be reached) one failed row per requirement in ``rows`` naming ``source`` and the reason. A loop's
+    result gives the rows of every item (``source`` may name the item's keys: ``'the DHCP probe from {host}'``). A
+    skipped task gives no rows (the report says why the requirement was not checked)."""
+    unknown = [r for r in rows if r not in BY_ID]
+    if unknown:
+        raise ValueError(f"oob_read_rows: {', '.join(unknown)} is no requirement of the seed")
+    if isinstance(result, dict) and isinstance(result.get("results"), list):
+        return [row for item in result["results"] for row in _one(item, rows, source)]
+    return _one(result, rows, source)
+
+
+def remediate_outcome(before: list, after, check_mode: bool = False) -> dict:
+    """oob_readiness.remediation over the requirements of two readiness_report results (``after`` None or a
+    skipped result: no second verify ran)."""
+    after_rows = after.get("requirements") if isinstance(after, dict) and not after.get("skipped") else None
+    return remediation(before, after_rows, bool(check_mode))
+
+
+class FilterModule:
+    def filters(self):
+        return {"oob_read_rows": read_rows, "oob_remediate_outcome": remediate_outcome}
