@@ -5,6 +5,7 @@ run's outcome (module_utils/oob_readiness.remediation)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ansible.module_utils
@@ -27,7 +28,7 @@ def _one(result: dict, rows: list, source: str) -> list[dict]:
     where = source.format(**item) if isinstance(item, dict) else source
     msg = " ".join(str(result.get("msg") or "no answer and no message").split())
     what = "could not be reached" if result.get("unreachable") else "did not answer the read"
-    slug = "".join(ch if ch.isalnum() else "-" for ch in where.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")
     return [{"id": f"read.{slug}", "row": row, "status": "fail",
              "evidence": f"{where} {what}, so this was not checked: {msg}",
              "remedy": f"make {where} answer (see the message), then verify again"} for row in rows]  # fmt: skip

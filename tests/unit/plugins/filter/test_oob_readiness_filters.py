@@ -33,7 +33,7 @@ def test_a_read_that_failed_fails_every_requirement_it_feeds_with_the_message():
                                                        ("dhcp_options_006_015_ddns", "fail")]  # fmt: skip
     assert rows[0]["evidence"] == ("the DHCP server (kea) did not answer the read, so this was not checked: refused "
                                    "config-get: The server is likely to be offline")  # fmt: skip
-    assert rows[0]["id"] == "read.the-dhcp-server--kea" and "make the DHCP server (kea) answer" in rows[0]["remedy"]
+    assert rows[0]["id"] == "read.the-dhcp-server-kea" and "make the DHCP server (kea) answer" in rows[0]["remedy"]
 
 
 def test_an_unreachable_probe_host_in_a_loop_fails_its_rows_and_keeps_the_others():
