@@ -94,11 +94,16 @@ AMT_REDIRECTION_PORTS = (16994, 16995)  # serial over LAN / IDE redirection: pla
 # The simulated AMT computers (lab/standins/amt_sim.py; the lab's CA signs their 16993 certificates). Three kinds of
 # firmware: a version ConfigMgr 2007 SP1 supports natively, an older one (Intel's translator), and an ME 11+ device
 # whose Server header says only "AMT" (its version comes from WS-MAN, with the password).
+# The forms real firmware answers with (lab/standins/amt_sim.py, docs/adr/0008): amt1's nonces expire after three
+# authenticated requests (a 401 with a new nonce, retried once); amt3 says only "AMT" on GET /, its four-part version
+# in the Server header of /wsman answers, Connection: close on each 401, and chunked 200s (as Open AMT's recordings).
 AMT_DEVICES = {
-    "amt1": {"version": "6.2.10", "header_variant": "full", "provisioning_state": "post", "power_state": 2},
+    "amt1": {"version": "6.2.10", "header_variant": "full", "provisioning_state": "post", "power_state": 2,
+             "nonce_max_uses": 3},
     "amt2": {"version": "2.6.0", "header_variant": "full", "provisioning_state": "pre", "power_state": 8},
-    "amt3": {"version": "11.8.50", "header_variant": "amt", "provisioning_state": "post", "power_state": 2},
-}
+    "amt3": {"version": "11.8.50.3425", "header_variant": "amt", "wsman_header_variant": "full",
+             "provisioning_state": "post", "power_state": 2, "close_on_401": True, "chunked": True},
+}  # fmt: skip
 AMT_USER, AMT_PASSWORD = "admin", "Lab-Only-Amt-Pw1!"  # the simulated devices' digest credentials (public)
 AMT_CA = STATE_DIR / "amt-ca.pem"
 # An unprovisioned AMT computer in setup mode, in its own namespace of the AMT subnet without an address: it takes a
