@@ -111,9 +111,7 @@ async def _serve(tmp: Path) -> None:
 
 def _discover_child(method: str) -> None:
     """In the child: the module's main() with the bench's arguments; main() prints the module's JSON and exits."""
-    import ansible.module_utils
-
-    ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+    sys.path.insert(0, str(ROOT / "collections"))  # ansible_collections.oob.prep: this repository
     sys.path.insert(0, str(ROOT / "plugins" / "modules"))
     import amt_discovery
     from ansible.module_utils.testing import patch_module_args

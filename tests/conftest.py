@@ -1,8 +1,9 @@
 """Unit-test harness: the project's plugins importable as Ansible sees them, and module mains drivable.
 
-``plugins/module_utils`` joins ``ansible.module_utils`` (that is how a playbook project's module_utils are merged at
-run time) and ``plugins/modules`` goes on sys.path, so ``import ad_container`` and
-``from ansible.module_utils.oob_ldap import ...`` work under plain pytest.
+This repository is the collection ``oob.prep``: ``collections/ansible_collections/oob/prep`` links back to it
+(scripts/collections makes the link), so with ``collections/`` on sys.path the plugins import each other as Ansible
+loads them (``from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import ...``), and ``plugins/modules``
+goes on sys.path so a test can ``import ad_container`` and drive its ``main()``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import json
 import sys
 from pathlib import Path
 
-import ansible.module_utils
 import pytest
 from ansible.module_utils import basic
 
 ROOT = Path(__file__).resolve().parents[1]
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))  # type: ignore[attr-defined]
+sys.path.insert(0, str(ROOT / "collections"))
 sys.path.insert(0, str(ROOT / "plugins" / "modules"))
+if not (ROOT / "collections" / "ansible_collections" / "oob" / "prep" / "galaxy.yml").exists():
+    raise SystemExit(
+        "collections/ansible_collections/oob/prep does not link to this repository: run scripts/collections"
+    )
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args

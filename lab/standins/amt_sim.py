@@ -511,12 +511,10 @@ def raise_fd_limit() -> None:
 
 # --- setup mode ---------------------------------------------------------------------------------------------------
 def _module_utils():
-    import ansible.module_utils
-
-    path = str(ROOT / "plugins" / "module_utils")
-    if path not in ansible.module_utils.__path__:
-        ansible.module_utils.__path__.append(path)  # type: ignore[attr-defined]
-    from ansible.module_utils import oob_amt_hello, oob_dhcp_client, oob_dhcp_wire
+    path = str(ROOT / "collections")  # ansible_collections.oob.prep is this repository (scripts/collections links it)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    from ansible_collections.oob.prep.plugins.module_utils import oob_amt_hello, oob_dhcp_client, oob_dhcp_wire
 
     return oob_amt_hello, oob_dhcp_client, oob_dhcp_wire
 

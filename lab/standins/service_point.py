@@ -23,11 +23,11 @@ import json
 import time
 from pathlib import Path
 
-try:  # the project's module_utils, as lab code imports them (tests/conftest.py does the same)
-    import ansible.module_utils
+try:  # the project's module_utils from the collection oob.prep, which is this repository (collections/ links it)
+    import sys
 
-    ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[2] / "plugins" / "module_utils"))  # type: ignore[attr-defined]
-    from ansible.module_utils.oob_amt_hello import parse as parse_hello
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "collections"))
+    from ansible_collections.oob.prep.plugins.module_utils.oob_amt_hello import parse as parse_hello
 except ImportError:  # a Python without Ansible: oob_amt_hello is stdlib only, load it from its file
     import importlib.util
 

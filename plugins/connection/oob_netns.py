@@ -95,7 +95,7 @@ def wrap_command(ip: str, netns: str, cmd: str) -> str:
 class Connection(LocalConnection):
     """Local connection whose commands run inside a network namespace."""
 
-    transport = "oob_netns"
+    transport = "oob.prep.oob_netns"
 
     def _netns(self) -> str:
         netns = self.get_option("netns") or self._play_context.remote_addr

@@ -16,7 +16,7 @@ description:
   - "Groups: C(amt_support_<native|translator|unsupported|ism|unknown>), C(amt_major_<N>) (with a version),
     C(amt_state_<pre|in|post>) (with WS-MAN), C(amt_errors) (devices with an error); and those of O(keyed_groups)
     and O(groups)."
-  - "The inventory file's name must end in C(oob_amt.yml) or C(oob_amt.yaml) and it must say C(plugin: oob_amt)."
+  - "The inventory file's name must end in C(oob_amt.yml) or C(oob_amt.yaml) and it must say C(plugin: oob.prep.oob_amt)."
   - With O(cache) the discovery's result is kept in the cache plugin (for example C(ansible.builtin.jsonfile)) and
     reused until O(cache_timeout); C(ansible-inventory --flush-cache) or C(--flush-cache) rescans.
 extends_documentation_fragment:
@@ -27,7 +27,7 @@ options:
     description: The name of this plugin.
     type: str
     required: true
-    choices: [oob_amt]
+    choices: [oob.prep.oob_amt, oob_amt]
   targets:
     description:
       - IPv4 addresses and subnets in CIDR form to scan (IPv6 is refused), as amt_discovery's - exactly the addresses
@@ -110,7 +110,7 @@ options:
 
 EXAMPLES = r"""
 # inventories/<env>/amt.oob_amt.yml
-plugin: oob_amt
+plugin: oob.prep.oob_amt
 targets: [203.0.113.0/24]
 username: admin
 # password: a vaulted string (!vault), or OOB_AMT_PASSWORD in the environment
@@ -129,21 +129,11 @@ import ctypes  # noqa: E402 - DOCUMENTATION and EXAMPLES come first, as Ansible 
 import os  # noqa: E402
 import re  # noqa: E402
 import threading  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import ansible.module_utils  # noqa: E402
-
-# A playbook project's module_utils folder (ansible.cfg module_utils) is merged into ansible.module_utils for modules
-# only; a controller-side plugin has to put it on the package's path itself to share the engine (tests/conftest.py
-# does the same for unit tests).
-_MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
-if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defined]
-    ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]
 
 from ansible.errors import AnsibleParserError  # noqa: E402
-from ansible.module_utils.oob_amt import major  # noqa: E402
-from ansible.module_utils.oob_amt_scan import discover  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt import major  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import discover  # noqa: E402
 
 SCAN_OPTIONS = ("targets", "ports", "timeout", "host_timeout", "concurrency", "processes", "scan_method", "max_targets",
                 "allow_large",
@@ -187,7 +177,7 @@ def in_netns(netns: str, func, *args):
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
-    NAME = "oob_amt"
+    NAME = "oob.prep.oob_amt"
     discover = staticmethod(discover)  # tests replace it
 
     def verify_file(self, path: str) -> bool:

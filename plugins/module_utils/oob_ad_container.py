@@ -15,7 +15,7 @@ protection from accidental deletion (what Active Directory Users and Computers s
 
 from __future__ import annotations
 
-from ansible.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_ALLOWED_OBJECT,
     ACCESS_DENIED,

@@ -27,7 +27,7 @@ import sys
 import time
 import warnings
 
-from ansible.module_utils.oob_amt import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt import (
     KNOWN_HEADERS,
     amt_version,
     certificate_facts,
@@ -43,7 +43,12 @@ from ansible.module_utils.oob_amt import (
     wsman_get,
     wsman_pull,
 )
-from ansible.module_utils.oob_ipv4 import check_network, expand_targets, range_addresses, range_count
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import (
+    check_network,
+    expand_targets,
+    range_addresses,
+    range_count,
+)
 
 AMT_PORTS = (16992, 16993, 16994, 16995)
 TLS_PORTS = (16993, 16995)
@@ -806,7 +811,7 @@ def discover(options: dict) -> dict:
     """Run a discovery: ``options`` as the module's parameters. Returns ``{devices, summary, scanned, elapsed_s,
     concurrency}``; ValueError on bad input before anything is sent."""
     ranges, total = plan_targets(options["targets"], int(options.get("max_targets") or 65536),
-                               bool(options.get("allow_large")))  # fmt: skip
+                                 bool(options.get("allow_large")))  # fmt: skip
     opts = check_options(options)
     concurrency = fit_concurrency(int(opts.get("concurrency", 512)), total, len(opts["ports"]) + 1)
     processes = int(opts.get("processes") or 0)

@@ -27,9 +27,9 @@ import json
 import re
 import socket
 
-from ansible.module_utils.oob_checks import check
-from ansible.module_utils.oob_ipv4 import check_network, ipv4
-from ansible.module_utils.oob_ipv4 import dns_name as _dns_name
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import check_network, ipv4
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import dns_name as _dns_name
 
 ROW_SCOPE = "dhcp_active_scope"
 ROW_OPTIONS = "dhcp_options_006_015_ddns"
@@ -697,7 +697,7 @@ class WindowsBackend:
 
     @classmethod
     def from_params(cls, windows: dict):
-        from ansible.module_utils.oob_dhcp_windows import WindowsDhcp, winrm_runner
+        from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_windows import WindowsDhcp, winrm_runner
 
         if not windows.get("host"):
             raise ValueError("backend windows: give windows.host, the Windows DHCP server")

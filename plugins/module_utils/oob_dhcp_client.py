@@ -28,7 +28,7 @@ import socket
 import struct
 import time
 
-from ansible.module_utils.oob_dhcp_wire import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_wire import (
     DEFAULT_REQUEST,
     DhcpFormatError,
     build_discover,

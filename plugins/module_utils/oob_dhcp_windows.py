@@ -47,8 +47,10 @@ import json
 import os
 import re
 
-from ansible.module_utils.oob_dhcp import OobDhcpError  # one error type for every DHCP backend
-from ansible.module_utils.oob_ipv4 import check_network, dns_name, ipv4
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import (
+    OobDhcpError,
+)  # one error type for every DHCP backend
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import check_network, dns_name, ipv4
 
 KEYS = ("option_006", "option_015", "ddns_dynamic_updates", "ddns_update_older_clients", "ddns_ptr_updates")
 DDNS_KEYS = KEYS[2:]

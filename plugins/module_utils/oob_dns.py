@@ -27,7 +27,7 @@ import struct
 import time
 import uuid
 
-from ansible.module_utils.oob_ipv4 import ipv4
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import ipv4
 
 try:
     import dns.exception
@@ -416,7 +416,7 @@ def _rcode_message(rcode: str, zone: str, name: str, server: Rfc2136, plan: dict
 
 
 def _gss_hint(exc, host: str) -> str:
-    from ansible.module_utils.oob_kerberos import gss_message  # pylint: disable=import-outside-toplevel
+    from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import gss_message  # pylint: disable=import-outside-toplevel
 
     text = gss_message(exc)
     lowered = text.lower()

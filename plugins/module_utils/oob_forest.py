@@ -17,7 +17,7 @@ shortest domain of the forest that is a DNS suffix of the name (contoso.com and 
 
 from __future__ import annotations
 
-from ansible.module_utils.oob_checks import check
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check
 
 ROW_FOREST = "same_forest_namespace"
 ROW_WORKGROUP = "no_workgroup_computers"

@@ -17,11 +17,11 @@ import random
 import ssl
 import time
 
-from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_kerberos import GSS_HINTS, KerberosError, gss_message
-from ansible.module_utils.oob_kerberos import credentials as kerberos_credentials
-from ansible.module_utils.oob_ldap_names import escape_filter_value, parse_server
-from ansible.module_utils.oob_sd import sid_from_bytes, sid_to_bytes
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import GSS_HINTS, KerberosError, gss_message
+from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import credentials as kerberos_credentials
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import escape_filter_value, parse_server
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import sid_from_bytes, sid_to_bytes
 
 try:
     import ldap3

@@ -44,7 +44,7 @@ import datetime
 import re
 from collections.abc import Iterable, Sequence
 
-from ansible.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_ALLOWED_OBJECT,
     ACCESS_DENIED,

@@ -46,7 +46,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from ansible.module_utils.oob_ipv4 import check_address, check_network
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import check_address, check_network
 
 # ------------------------------------------------------------------------------------------------ the seed's rows
 

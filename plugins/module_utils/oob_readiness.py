@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from ansible.module_utils.oob_checks import STATUSES
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import STATUSES
 
 SEVERITY = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}  # a row is as bad as its worst check; all skipped = skip
 ORDER = {"fail": 0, "warn": 1, "skip": 2, "pass": 3}  # the evidence: what needs a person first

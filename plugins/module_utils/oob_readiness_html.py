@@ -6,7 +6,7 @@ AMT discovery summary. Rendered with Jinja2 (autoescaped), which every Ansible c
 
 from __future__ import annotations
 
-from ansible.module_utils.oob_readiness import VERDICT
+from ansible_collections.oob.prep.plugins.module_utils.oob_readiness import VERDICT
 
 try:
     from jinja2 import Environment

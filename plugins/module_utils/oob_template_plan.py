@@ -42,16 +42,16 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ansible.module_utils.oob_cert_template import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_cert_template import (
     GENERAL_FLAGS,
     build_template_attributes,
     bumped_minor_revision,
     normalise_flag,
     plan_template,
 )
-from ansible.module_utils.oob_ldap_names import escape_dn_value
-from ansible.module_utils.oob_pki_checks import AUTOENROLL_GUID, ENROLL_GUID, is_broad
-from ansible.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import escape_dn_value
+from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import AUTOENROLL_GUID, ENROLL_GUID, is_broad
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_ALLOWED_OBJECT,
     ACCESS_DENIED_OBJECT,

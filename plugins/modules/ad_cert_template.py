@@ -132,8 +132,9 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
-  - oob_ldap
-  - oob_ldap_forest
+  - oob.prep.oob_action_groups.ldap
+  - oob.prep.oob_ldap
+  - oob.prep.oob_ldap_forest
 attributes:
   check_mode:
     support: full
@@ -240,9 +241,9 @@ ldap_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_ad_container import TOKEN_ATTRIBUTE, next_token, read_token
-from ansible.module_utils.oob_cert_template import SPEC_KEYS, build_template_attributes
-from ansible.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ad_container import TOKEN_ATTRIBUTE, next_token, read_token
+from ansible_collections.oob.prep.plugins.module_utils.oob_cert_template import SPEC_KEYS, build_template_attributes
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
     LdapError,
@@ -254,10 +255,14 @@ from ansible.module_utils.oob_ldap import (
     read_domain_principals,
     run_ldap_module,
 )
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns, check_template_name, escape_filter_value
-from ansible.module_utils.oob_pki_checks import is_broad
-from ansible.module_utils.oob_sd import SecurityDescriptor
-from ansible.module_utils.oob_template_plan import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
+    base_dn_from_dns,
+    check_template_name,
+    escape_filter_value,
+)
+from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import is_broad
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor
+from ansible_collections.oob.prep.plugins.module_utils.oob_template_plan import (
     ENTERPRISE_ADMINS_RID,
     derived_oid,
     domain_rid_sid,

@@ -114,7 +114,8 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
-  - oob_ldap
+  - oob.prep.oob_action_groups.ldap
+  - oob.prep.oob_ldap
 attributes:
   check_mode:
     support: full
@@ -217,7 +218,7 @@ containers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_ad_container import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ad_container import (
     TOKEN_ATTRIBUTE,
     explicit_sddl_lines,
     next_token,
@@ -225,8 +226,8 @@ from ansible.module_utils.oob_ad_container import (
     protection_ace,
     read_token,
 )
-from ansible.module_utils.oob_checks import check, summary
-from ansible.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     LdapError,
     check_settings,
     connect,
@@ -237,8 +238,12 @@ from ansible.module_utils.oob_ldap import (
     resolve_principals,
     run_ldap_module,
 )
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns, container_dn, parse_server
-from ansible.module_utils.oob_sd import SecurityDescriptor, plan_owned_aces, sid_to_bytes
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
+    base_dn_from_dns,
+    container_dn,
+    parse_server,
+)
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor, plan_owned_aces, sid_to_bytes
 
 CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "container"}
 

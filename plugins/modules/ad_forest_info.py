@@ -23,8 +23,9 @@ description:
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 extends_documentation_fragment:
-  - oob_ldap
-  - oob_ldap_forest
+  - oob.prep.oob_action_groups.ldap
+  - oob.prep.oob_ldap
+  - oob.prep.oob_ldap_forest
 options:
   domains:
     description: The domains that hold AMT computers (and the site server's), with their DCs; computer objects are
@@ -111,16 +112,16 @@ ldap_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import summary
-from ansible.module_utils.oob_forest import checks, forest_domains, name, wanted
-from ansible.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_forest import checks, forest_domains, name, wanted
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     check_settings,
     connect,
     domains_argument_spec,
     forest_argument_spec,
     run_ldap_module,
 )
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value
 
 CROSSREF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
 

@@ -72,8 +72,9 @@ options:
     type: int
     default: 90
 extends_documentation_fragment:
-  - oob_ldap
-  - oob_ldap_forest
+  - oob.prep.oob_action_groups.ldap
+  - oob.prep.oob_ldap
+  - oob.prep.oob_ldap_forest
 attributes:
   check_mode:
     support: full
@@ -185,8 +186,8 @@ ldap_operations:
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.oob_checks import check, summary
-from ansible.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
     check_settings,
@@ -196,8 +197,8 @@ from ansible.module_utils.oob_ldap import (
     merge_connection,
     run_ldap_module,
 )
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns
-from ansible.module_utils.oob_pki_checks import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import base_dn_from_dns
+from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import (
     AUTHENTICATED_USERS,
     EVERYONE,
     HAS_CRYPTOGRAPHY,
@@ -206,7 +207,7 @@ from ansible.module_utils.oob_pki_checks import (
     enroll_decision,
     evaluate_escalations,
 )
-from ansible.module_utils.oob_sd import SecurityDescriptor, sid_from_bytes
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor, sid_from_bytes
 
 PKS = "CN=Public Key Services,CN=Services,CN=Configuration,{forest}"
 PKI_FILTER = "(|(objectClass=pKIEnrollmentService)(objectClass=pKICertificateTemplate))"

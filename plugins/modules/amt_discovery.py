@@ -39,6 +39,8 @@ description:
     without O(allow_large), are refused before anything is sent.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.amt
 options:
   targets:
     description:
@@ -294,9 +296,9 @@ scan_method:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_amt import device_checks
-from ansible.module_utils.oob_amt_scan import discover
-from ansible.module_utils.oob_checks import run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt import device_checks
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import discover
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit, summary
 
 
 def argument_spec() -> dict:

@@ -23,6 +23,8 @@ description:
     root, no such interface).
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.amt
 options:
   interface:
     description: The interface in the AMT subnet.
@@ -139,10 +141,10 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_amt_hello import build as build_hello
-from ansible.module_utils.oob_checks import check, run_and_exit, summary
-from ansible.module_utils.oob_dhcp_client import DhcpProbeError, interface_info, probe
-from ansible.module_utils.oob_ipv4 import dns_name, ipv4
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt_hello import build as build_hello
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_client import DhcpProbeError, interface_info, probe
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import dns_name, ipv4
 
 try:
     import dns.exception

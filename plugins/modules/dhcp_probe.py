@@ -28,6 +28,8 @@ description:
     check C(dhcp.answer) fails and the option checks are skipped, naming it."
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.network
 options:
   interface:
     description: The interface in the AMT subnet to probe on (it may have no IPv4 address for V(discover)).
@@ -255,9 +257,9 @@ warned_checks:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import check, run_and_exit, summary
-from ansible.module_utils.oob_dhcp_client import DhcpProbeError, probe
-from ansible.module_utils.oob_dhcp_wire import encode_name
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_client import DhcpProbeError, probe
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_wire import encode_name
 
 ROW_SCOPE = "dhcp_active_scope"
 ROW_OPTIONS = "dhcp_options_006_015_ddns"

@@ -29,7 +29,8 @@ description:
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 extends_documentation_fragment:
-  - oob_dhcp
+  - oob.prep.oob_action_groups.dhcp
+  - oob.prep.oob_dhcp
 attributes:
   check_mode:
     support: full
@@ -94,8 +95,9 @@ config_hash:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_dhcp import (
+from ansible.module_utils.urls import open_url
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import (
     OobDhcpError,
     argument_spec,
     config_hash,
@@ -104,7 +106,6 @@ from ansible.module_utils.oob_dhcp import (
     read_and_plan,
     read_scopes,
 )
-from ansible.module_utils.urls import open_url
 
 
 def run(module) -> dict:

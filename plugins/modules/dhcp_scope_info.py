@@ -19,7 +19,8 @@ description:
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 extends_documentation_fragment:
-  - oob_dhcp
+  - oob.prep.oob_action_groups.dhcp
+  - oob.prep.oob_dhcp
 attributes:
   check_mode:
     support: full
@@ -69,9 +70,9 @@ settings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import run_and_exit, summary
-from ansible.module_utils.oob_dhcp import OobDhcpError, argument_spec, checks, read_scopes
 from ansible.module_utils.urls import open_url
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import OobDhcpError, argument_spec, checks, read_scopes
 
 
 def run(module) -> dict:

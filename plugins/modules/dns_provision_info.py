@@ -102,7 +102,8 @@ options:
         description: Its base DN, when it is not the one its DNS name gives.
         type: str
 extends_documentation_fragment:
-  - oob_ldap
+  - oob.prep.oob_action_groups.ldap_dns
+  - oob.prep.oob_ldap
 attributes:
   check_mode:
     support: full
@@ -231,8 +232,8 @@ ldap_operations:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.oob_checks import check, run_and_exit, summary
-from ansible.module_utils.oob_dns import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
     HAS_DNSPYTHON,
     DnsError,
     Rfc2136,
@@ -242,8 +243,18 @@ from ansible.module_utils.oob_dns import (
     rrsets_from_answer,
     zone_allow_update,
 )
-from ansible.module_utils.oob_ldap import LdapError, check_settings, connect, ldap_argument_spec, merge_connection
-from ansible.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value, parse_server
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
+    LdapError,
+    check_settings,
+    connect,
+    ldap_argument_spec,
+    merge_connection,
+)
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
+    base_dn_from_dns,
+    escape_filter_value,
+    parse_server,
+)
 
 DNS_TIMEOUT = 5
 MAX_CNAMES = 8

@@ -25,6 +25,8 @@ description:
     in the way are deleted (only those RRsets) and the record added in the same update.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.dns
 options:
   suffixes:
     description: The AMT devices' DNS suffixes (DHCP option 15 of their subnets); the record is ensured in each.
@@ -169,8 +171,8 @@ dns_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_dns import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
     HAS_DNSPYTHON,
     TSIG_ALGORITHMS,
     DnsError,
@@ -182,9 +184,9 @@ from ansible.module_utils.oob_dns import (
     plan_record,
     rrsets_from_answer,
 )
-from ansible.module_utils.oob_kerberos import KerberosError
-from ansible.module_utils.oob_kerberos import credentials as kerberos_credentials
-from ansible.module_utils.oob_ldap_names import parse_server
+from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import KerberosError
+from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import credentials as kerberos_credentials
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import parse_server
 
 
 def argument_spec() -> dict:

@@ -36,9 +36,11 @@ description:
     before the destination (V(nobody) or V(firewall)), fails when it reached the destination's stack (naming the
     port, the source and the router in between), and warns when who answered cannot be told; V(closed) passes when
     it is anything but open (a reset from the destination included: use V(blocked) to prove a firewall). Roles
-    assert on RV(failed_checks)."
+    decide on RV(failed_checks)."
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.network
 options:
   flows:
     description: The flows to prove, for example the output of the port matrix's C(probe_targets).
@@ -305,8 +307,8 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import check, run_and_exit, summary
-from ansible.module_utils.oob_ipv4 import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import (
     check_address,
     check_network,
     expand_targets,
@@ -314,8 +316,8 @@ from ansible.module_utils.oob_ipv4 import (
     range_count,
     target_range,
 )
-from ansible.module_utils.oob_port_matrix import check_port, probe_targets
-from ansible.module_utils.oob_probe_answer import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_port_matrix import check_port, probe_targets
+from ansible_collections.oob.prep.plugins.module_utils.oob_probe_answer import (
     DESTINATION,
     FIREWALL,
     NOBODY,

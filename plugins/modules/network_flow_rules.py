@@ -40,6 +40,8 @@ description:
     All formats are rendered and checked before anything is written; bad input writes nothing.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.network
 options:
   dest_dir:
     description:
@@ -135,7 +137,7 @@ options:
     default: OOB-PREP
   iptables_jump:
     description:
-      - Include the jump from FORWARD to the chain, as FORWARD's first rule (C(-I FORWARD 1)): an appended jump
+      - Include the jump from FORWARD to the chain, as FORWARD's first rule (C(-I FORWARD 1)) - an appended jump
         behind a final REJECT or DROP (RHEL's default FORWARD) would never be reached.
       - A restore file cannot test whether a rule is there, so every C(iptables-restore --noflush) of it inserts one
         more jump. The file's header therefore gives the line to load and reload it with, which is idempotent - the
@@ -302,8 +304,15 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_port_matrix import DENY, ESTATE_KEYS, FORMATS, SCOPES, matrix, render_counted
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.oob_port_matrix import (
+    DENY,
+    ESTATE_KEYS,
+    FORMATS,
+    SCOPES,
+    matrix,
+    render_counted,
+)
 
 EXTENSIONS = {"nftables": "nft", "iptables": "iptables", "ios": "ios", "panos": "panos"}
 

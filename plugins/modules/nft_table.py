@@ -30,6 +30,8 @@ description:
   - Elements that rules add to sets at run time (dynamic sets) count as drift.
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.network
 options:
   name:
     description: The table's name.
@@ -110,8 +112,8 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_nft import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.oob_nft import (
     FAMILIES,
     PREAMBLE_LINES,
     check_content,

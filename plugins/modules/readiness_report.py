@@ -22,6 +22,8 @@ description:
     report is the run's output, so an idempotent run stays C(changed=0)).
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
+extends_documentation_fragment:
+  - oob.prep.oob_action_groups.report
 options:
   checks:
     description: The check rows of the run, from every read-only module (their C(checks) return value).
@@ -128,9 +130,15 @@ import tempfile
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.oob_checks import run_and_exit
-from ansible.module_utils.oob_readiness import document, results, summary_lines, to_json, to_junit
-from ansible.module_utils.oob_readiness_html import to_html
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.oob_readiness import (
+    document,
+    results,
+    summary_lines,
+    to_json,
+    to_junit,
+)
+from ansible_collections.oob.prep.plugins.module_utils.oob_readiness_html import to_html
 
 NAMES = {"json": "readiness.json", "junit": "readiness.junit.xml", "html": "readiness.html", "summary": "summary.txt"}
 STAMP = "%Y%m%dT%H%M%SZ"

@@ -78,6 +78,7 @@ def ansible_module(host: str, module: str, args: dict, *extra: str, timeout: flo
     import os
 
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    module = module if "." in module else f"oob.prep.{module}"  # this repository is the collection oob.prep
     cmd = [str(ROOT / ".venv" / "bin" / "ansible"), "-i", str(ROOT / "inventories" / "lab"), host, "-o", "-m", module,
            "-a", json.dumps(args), *extra]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)

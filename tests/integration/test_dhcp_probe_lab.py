@@ -111,6 +111,8 @@ def adhoc(host: str, module: str, args: str, *extra: str) -> tuple[str, dict | s
     raw text of a command-style module)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CALLBACK_RESULT_FORMAT="json",
                ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")  # fmt: skip
+    if (ROOT / "plugins" / "modules" / f"{module}.py").exists():  # a module of this repository, the collection oob.prep
+        module = f"oob.prep.{module}"
     cmd = [str(VENV_BIN / "ansible"), "-i", "inventories/lab", "--vault-id", "lab@inventories/lab/vault-password.txt",
            host, "-m", module, "-a", args, *extra]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)

@@ -8,7 +8,13 @@ import uuid
 import ad_cert_template
 import ad_pki_info
 import pytest
-from ansible.module_utils.oob_sd import ACCESS_ALLOWED_OBJECT, CONTROL_ACCESS, Ace, SecurityDescriptor, canonical_insert
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
+    ACCESS_ALLOWED_OBJECT,
+    CONTROL_ACCESS,
+    Ace,
+    SecurityDescriptor,
+    canonical_insert,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

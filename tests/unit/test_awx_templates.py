@@ -222,7 +222,7 @@ def test_lab_amt_source_parses():
     path = ROOT / "inventories/lab/amt.oob_amt.yml"
     config = yaml.load(path.read_text(), Loader=VaultTagLoader)  # noqa: S506 - a SafeLoader subclass
     assert path.name.endswith("oob_amt.yml")
-    assert config["plugin"] == "oob_amt"
+    assert config["plugin"] == "oob.prep.oob_amt"
     secret = (ROOT / "inventories/lab/vault-password.txt").read_text().strip().encode()
     tag, ciphertext = config["password"]
     assert tag == "!vault"

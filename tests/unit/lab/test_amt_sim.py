@@ -236,10 +236,9 @@ NEEDS_ROOT = pytest.mark.skipif(
 # A DHCP server and a DNS server that answer one client, for the setup-mode test only (the lab has Kea and BIND).
 FAKE_SERVERS = r"""
 import socket, struct, sys, threading
-import ansible.module_utils
-ansible.module_utils.__path__.append(sys.argv[1])
+sys.path.insert(0, sys.argv[1])  # the collections folder: ansible_collections.oob.prep is this repository
 import dns.message, dns.rrset
-from ansible.module_utils import oob_dhcp_wire as w
+from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_wire as w
 
 SERVER, CLIENT, DOMAIN, IFACE = "192.0.2.1", "192.0.2.50", "sim.example", sys.argv[2]
 ip = socket.inet_aton
@@ -315,7 +314,7 @@ def test_setup_mode_end_to_end(tmp_path):
         servers = tmp_path / "fake_servers.py"
         servers.write_text(FAKE_SERVERS)
         fake = subprocess.Popen(["ip", "netns", "exec", srv, sys.executable, str(servers),
-                                 str(ROOT / "plugins" / "module_utils"), "eth0s"],
+                                 str(ROOT / "collections"), "eth0s"],
                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
         procs.append(fake)
         assert fake.stdout.readline().strip() == "ready"

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.oob_amt_scan import discover
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import discover
 
 ROOT = Path(__file__).resolve().parents[3]
 SIM = ROOT / "lab" / "standins" / "amt_sim.py"

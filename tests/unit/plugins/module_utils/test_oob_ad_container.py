@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_ad_container import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ad_container import (
     TOKEN_PREFIX,
     explicit_sddl_lines,
     next_token,
@@ -10,7 +10,7 @@ from ansible.module_utils.oob_ad_container import (
     read_token,
     rights_aces,
 )
-from ansible.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_DENIED,
     CONTAINER_INHERIT,

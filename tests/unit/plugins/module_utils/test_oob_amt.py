@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.oob_amt import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt import (
     CLASSES,
     NS,
     amt_version,
@@ -28,7 +28,7 @@ from ansible.module_utils.oob_amt import (
     wsman_get,
     wsman_pull,
 )
-from ansible.module_utils.oob_amt_scan import iter_addresses, plan_targets
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import iter_addresses, plan_targets
 
 FIXTURES = Path(__file__).parent / "fixtures" / "amt"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_amt_hello import build, parse, retry_schedule
+from ansible_collections.oob.prep.plugins.module_utils.oob_amt_hello import build, parse, retry_schedule
 
 UUID = "12345678-9abc-def0-1122-334455667788"
 # SMBIOS order: first three groups byte-swapped, the last two as written

@@ -4,7 +4,7 @@ import random
 import re
 
 import pytest
-from ansible.module_utils.oob_cert_template import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_cert_template import (
     EKUS,
     ENROLLMENT_FLAGS,
     GENERAL_FLAGS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
 
 
 def test_rows_and_summary():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from ansible.module_utils.oob_dhcp import diff, normalize_scopes, plan, reverse_zone
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import diff, normalize_scopes, plan, reverse_zone
 
 
 @pytest.mark.parametrize(

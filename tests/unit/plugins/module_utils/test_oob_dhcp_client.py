@@ -9,8 +9,8 @@ import socket
 import struct
 
 import pytest
-from ansible.module_utils import oob_dhcp_client as client
-from ansible.module_utils.oob_dhcp_wire import build_discover, parse
+from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_client as client
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_wire import build_discover, parse
 
 MAC = "52:54:00:12:34:56"
 XID = 0x3903F326

@@ -17,8 +17,8 @@ import pytest
 import requests
 import winrm
 import winrm.exceptions
-from ansible.module_utils import oob_dhcp_windows as backend
-from ansible.module_utils.oob_dhcp_windows import (
+from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_windows as backend
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_windows import (
     OobDhcpError,
     WindowsDhcp,
     check_present,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from ansible.module_utils.oob_dhcp_wire import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_wire import (
     DhcpFormatError,
     build_discover,
     build_inform,

@@ -9,7 +9,7 @@ implementation of [MS-DNSP] 2.3.2.1 independent of this project's.
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_dns import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
     DnsError,
     Rfc2136,
     check_fqdn,
@@ -174,7 +174,7 @@ def test_zone_allow_update_from_samba_ndr_bytes(hexbytes, expected):
     ],
 )
 def test_gss_tsig_failures_say_what_to_do(text, hint):
-    from ansible.module_utils.oob_dns import _gss_hint  # noqa: PLC0415
+    from ansible_collections.oob.prep.plugins.module_utils.oob_dns import _gss_hint  # noqa: PLC0415
 
     message = _gss_hint(Exception(text), "dc1.lab.example")
     assert message.startswith("GSS-TSIG with dc1.lab.example failed: ") and hint in message and text in message

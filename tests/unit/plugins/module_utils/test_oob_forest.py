@@ -9,7 +9,7 @@ FQDN of contoso.com, even if they belong to the same Active Directory forest."
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_forest import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_forest import (
     ROW_FOREST,
     ROW_WORKGROUP,
     forest_domains,
@@ -17,7 +17,7 @@ from ansible.module_utils.oob_forest import (
     tree_of,
     wanted,
 )
-from ansible.module_utils.oob_forest import checks as forest_checks
+from ansible_collections.oob.prep.plugins.module_utils.oob_forest import checks as forest_checks
 
 # MS-ADTS 6.1.1.2.1.1.5: FLAG_CR_NTDS_NC (1) | FLAG_CR_NTDS_DOMAIN (2) = 3 for a domain; 1 alone is an application
 # partition or the configuration/schema naming context

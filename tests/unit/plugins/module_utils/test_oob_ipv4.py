@@ -8,7 +8,7 @@ addresses, RFC 3021), never computed with the code under test or with ipaddress.
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_ipv4 import expand_targets, range_addresses, range_count
+from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import expand_targets, range_addresses, range_count
 
 
 def spelled(prefix: str, *last: int) -> set[str]:

@@ -8,8 +8,8 @@ import socket
 import ssl
 
 import pytest
-from ansible.module_utils import oob_ldap
-from ansible.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils import oob_ldap
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     LdapError,
     check_settings,
     connect,
@@ -17,7 +17,7 @@ from ansible.module_utils.oob_ldap import (
     merge_connection,
     resolve_principals,
 )
-from ansible.module_utils.oob_sd import sid_to_bytes
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import sid_to_bytes
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

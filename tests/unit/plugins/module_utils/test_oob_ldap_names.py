@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.oob_ldap_names import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
     RDN_MAX_LENGTH,
     base_dn_from_dns,
     check_rdn_value,

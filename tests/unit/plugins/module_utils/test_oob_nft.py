@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_nft import check_content, normalize, plan, statements, transaction
+from ansible_collections.oob.prep.plugins.module_utils.oob_nft import (
+    check_content,
+    normalize,
+    plan,
+    statements,
+    transaction,
+)
 
 TABLE = """# a comment { with a brace
 define amt = 203.0.113.0/24

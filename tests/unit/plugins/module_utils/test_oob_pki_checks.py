@@ -4,8 +4,8 @@ import datetime
 import functools
 
 import pytest
-from ansible.module_utils import oob_pki_checks
-from ansible.module_utils.oob_pki_checks import (
+from ansible_collections.oob.prep.plugins.module_utils import oob_pki_checks
+from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import (
     AUTOENROLL_GUID,
     ENROLL_GUID,
     GENERIC_ALL,
@@ -18,7 +18,7 @@ from ansible.module_utils.oob_pki_checks import (
     is_admin,
     is_broad,
 )
-from ansible.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_ALLOWED_OBJECT,
     ACCESS_DENIED,

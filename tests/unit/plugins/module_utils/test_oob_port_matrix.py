@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import oob_port_matrix as pm
+from ansible_collections.oob.prep.plugins.module_utils import oob_port_matrix as pm
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "port_matrix"

@@ -12,7 +12,14 @@ away, from local port 40000.
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.oob_probe_answer import classify, gateway_for, hops, parse_icmp, parse_routes, parse_tcp
+from ansible_collections.oob.prep.plugins.module_utils.oob_probe_answer import (
+    classify,
+    gateway_for,
+    hops,
+    parse_icmp,
+    parse_routes,
+    parse_tcp,
+)
 from scapy.layers.inet import ICMP, IP, TCP
 
 HOST, ROUTER, DEST, LPORT = "203.0.113.11", "203.0.113.1", "198.51.100.20", 40000

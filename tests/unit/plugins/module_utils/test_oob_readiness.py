@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from ansible.module_utils.oob_readiness import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_readiness import (
     BY_ID,
     REQUIREMENTS,
     document,
@@ -25,7 +25,7 @@ from ansible.module_utils.oob_readiness import (
     to_junit,
     totals,
 )
-from ansible.module_utils.oob_readiness_html import to_html
+from ansible_collections.oob.prep.plugins.module_utils.oob_readiness_html import to_html
 
 ROOT = Path(__file__).resolve().parents[4]
 SEED = ROOT.parent / "shared" / "seeds" / "oob-management-dependencies.txt"

@@ -5,7 +5,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
     ACCESS_ALLOWED,
     ACCESS_ALLOWED_OBJECT,
     ACCESS_DENIED,

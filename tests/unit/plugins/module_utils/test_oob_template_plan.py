@@ -10,8 +10,14 @@ import re
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.oob_sd import ACCESS_ALLOWED, ACCESS_ALLOWED_OBJECT, ACCESS_DENIED, Ace, SecurityDescriptor
-from ansible.module_utils.oob_template_plan import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
+    ACCESS_ALLOWED,
+    ACCESS_ALLOWED_OBJECT,
+    ACCESS_DENIED,
+    Ace,
+    SecurityDescriptor,
+)
+from ansible_collections.oob.prep.plugins.module_utils.oob_template_plan import (
     PolicyError,
     derived_oid,
     plan_acl,
@@ -64,7 +70,7 @@ WEBSERVER_SD = SecurityDescriptor.from_bytes(WEBSERVER["attributes"]["ntsecurity
     ],
 )
 def test_broad_groups_keep_only_read(ace, expected):
-    from ansible.module_utils.oob_pki_checks import is_broad
+    from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import is_broad
 
     result = reduce_rights([ace], is_broad, ~0x20094 & 0xFFFFFFFF)
     assert [a.to_sddl() for a in result["aces"]] == expected

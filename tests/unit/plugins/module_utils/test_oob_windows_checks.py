@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import oob_windows_checks as wc
+from ansible_collections.oob.prep.plugins.module_utils import oob_windows_checks as wc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "windows_checks"
 
