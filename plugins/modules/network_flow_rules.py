@@ -135,7 +135,7 @@ options:
     default: OOB-PREP
   iptables_jump:
     description:
-      - Include the jump from FORWARD to the chain, as FORWARD's first rule (C(-I FORWARD 1)): an appended jump
+      - Include the jump from FORWARD to the chain, as FORWARD's first rule (C(-I FORWARD 1)) - an appended jump
         behind a final REJECT or DROP (RHEL's default FORWARD) would never be reached.
       - A restore file cannot test whether a rule is there, so every C(iptables-restore --noflush) of it inserts one
         more jump. The file's header therefore gives the line to load and reload it with, which is idempotent - the
