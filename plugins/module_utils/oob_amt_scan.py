@@ -806,7 +806,7 @@ def discover(options: dict) -> dict:
     """Run a discovery: ``options`` as the module's parameters. Returns ``{devices, summary, scanned, elapsed_s,
     concurrency}``; ValueError on bad input before anything is sent."""
     ranges, total = plan_targets(options["targets"], int(options.get("max_targets") or 65536),
-                               bool(options.get("allow_large")))  # fmt: skip
+                                 bool(options.get("allow_large")))  # fmt: skip
     opts = check_options(options)
     concurrency = fit_concurrency(int(opts.get("concurrency", 512)), total, len(opts["ports"]) + 1)
     processes = int(opts.get("processes") or 0)

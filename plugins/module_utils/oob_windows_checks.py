@@ -108,8 +108,8 @@ def parse_winrm_listeners(text: str) -> list[dict]:
 def parse_hotfix(text: str, kb: str = KB942841) -> bool:
     """``wmic qfe where HotFixID="KB..." get HotFixID`` or ``Get-HotFix`` (table) -> whether ``kb`` is installed."""
     text = str(text or "")
-    if re.search(r"No Instance\(s\) Available", text, re.I) or re.search(r"Cannot find the requested hotfix", text,
-                                                                          re.I):  # fmt: skip
+    gone = (r"No Instance\(s\) Available", r"Cannot find the requested hotfix")
+    if any(re.search(pattern, text, re.I) for pattern in gone):
         return False
     if not re.search(r"\bHotFixID\b", text, re.I):
         raise Unparsed(f"no HotFixID column in the hotfix list: {_first_line(text)}")
@@ -180,7 +180,7 @@ def _port_covers(value) -> bool:
         return True
     for part in re.split(r"[,\s]+", text):
         if "-" in part:
-            low, _, high = part.partition("-")
+            low, _sep, high = part.partition("-")
             if low.isdigit() and high.isdigit() and any(int(low) <= p <= int(high) for p in AMT_PORTS):
                 return True
         elif part.isdigit() and int(part) in AMT_PORTS:
@@ -244,9 +244,11 @@ def netsh_rule_covers(rule: dict) -> bool | None:
         return False  # an exemption: the traffic passes without IPsec
     if not rule.get("filters"):
         return None
-    return any(_protocol_covers(f.get("protocol")) and (_port_covers(f.get("src_port")) or
-                                                          _port_covers(f.get("dst_port")))
-               for f in rule["filters"])  # fmt: skip
+    def covers(f: dict) -> bool:
+        ports = _port_covers(f.get("src_port")) or _port_covers(f.get("dst_port"))
+        return bool(_protocol_covers(f.get("protocol")) and ports)
+
+    return any(covers(f) for f in rule["filters"])
 
 
 def parse_consec_rules(text: str) -> list[dict]:

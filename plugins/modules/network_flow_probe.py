@@ -36,7 +36,7 @@ description:
     before the destination (V(nobody) or V(firewall)), fails when it reached the destination's stack (naming the
     port, the source and the router in between), and warns when who answered cannot be told; V(closed) passes when
     it is anything but open (a reset from the destination included: use V(blocked) to prove a firewall). Roles
-    assert on RV(failed_checks)."
+    decide on RV(failed_checks)."
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)
 options:
