@@ -244,6 +244,7 @@ def netsh_rule_covers(rule: dict) -> bool | None:
         return False  # an exemption: the traffic passes without IPsec
     if not rule.get("filters"):
         return None
+
     def covers(f: dict) -> bool:
         ports = _port_covers(f.get("src_port")) or _port_covers(f.get("dst_port"))
         return bool(_protocol_covers(f.get("protocol")) and ports)
