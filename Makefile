@@ -17,14 +17,19 @@ LAB_OPTS ?=
 ENV ?= lab
 VAULT_ID ?= $(if $(filter lab,$(ENV)),lab@inventories/lab/vault-password.txt,$(ENV)@prompt)
 PLAYBOOK := ansible-playbook -i inventories/$(ENV) --vault-id $(VAULT_ID)
+# What a target installs first. deps, the product: .venv with requirements.txt and the collections (scripts/bootstrap:
+# no Debian package, no root). lab-deps, the lab and the tests: the Debian packages, the product, requirements-dev.txt
+# and Certipy (scripts/bootstrap-lab: root on a fresh machine). Playbook runs against the lab need the lab's tools.
+ENV_DEPS := $(if $(filter lab,$(ENV)),lab-deps,deps)
 
-.PHONY: help deps demo test lint unit integration molecule sanity bench lab-up lab-down lab-status clean \
+.PHONY: help deps lab-deps demo test lint unit integration molecule sanity bench lab-up lab-down lab-status clean \
 	converge check verify remediate ee
 
 help:
 	@echo "make demo         set up everything, bring the lab up, run playbooks/site.yml against it"
 	@echo "make test         lint, unit, integration (live lab), molecule; tears the lab down at the end"
-	@echo "make deps         Debian packages, .venv, collections (what demo and test do first)"
+	@echo "make deps         the product: .venv with requirements.txt, collections (no Debian package, no root)"
+	@echo "make lab-deps     the lab and the tests: Debian packages (root), deps, requirements-dev.txt, Certipy"
 	@echo "make lab-up | lab-down | lab-status    the lab (LAB_OPTS='--ca-key-size 4096' ...)"
 	@echo "make converge | check | verify [ENV=<env>]   site.yml; site.yml --check --diff (drift); verify.yml"
 	@echo "    (verify: scripts/verify, exit 0 pass, 100 fail, 101 passed with skips, 102 warn; VERIFY_OPTS='--tags area::dns')"
@@ -35,7 +40,10 @@ help:
 deps:
 	@scripts/bootstrap
 
-lab-up: deps
+lab-deps:
+	@scripts/bootstrap-lab
+
+lab-up: lab-deps
 	$(LAB) up $(LAB_OPTS)
 
 lab-down:
@@ -57,30 +65,30 @@ demo: lab-up
 	@echo "Drift found and fixed (scripts/remediate lab: 0 none, 10 fixed, 20 not fixed, 30 run failed):  make remediate"
 	@echo "Tear the lab down:            make lab-down"
 
-converge: deps
+converge: $(ENV_DEPS)
 	$(PLAYBOOK) playbooks/site.yml --diff
 
-check: deps
+check: $(ENV_DEPS)
 	$(PLAYBOOK) playbooks/site.yml --check --diff
 
 # make keeps one distinction only: it fails on a failed requirement or a failed run, and succeeds on pass, passed with
 # skips and warn (scripts/verify prints which); a scheduler that needs them apart calls scripts/verify itself
-verify: deps
+verify: $(ENV_DEPS)
 	@scripts/verify $(ENV) $(if $(filter lab,$(ENV)),,--vault-id $(VAULT_ID)) $(VERIFY_OPTS); rc=$$?; \
 		case $$rc in 0|101|102) exit 0 ;; *) exit $$rc ;; esac
 
-remediate: deps
+remediate: $(ENV_DEPS)
 	@scripts/remediate $(ENV) $(if $(filter lab,$(ENV)),,--vault-id $(VAULT_ID)) $(REMEDIATE_OPTS)
 
-test: deps
+test: lab-deps
 	@scripts/test
 
-lint: deps
+lint: lab-deps
 	yamllint -s .
 	ruff check .
 	ruff format --check .
-	shellcheck -S warning scripts/bootstrap scripts/test scripts/sanity scripts/collections scripts/check-docs \
-		scripts/verify scripts/remediate .ci/run
+	shellcheck -S warning scripts/bootstrap scripts/bootstrap-lab scripts/test scripts/sanity scripts/collections \
+		scripts/check-docs scripts/verify scripts/remediate .ci/run
 	ansible-lint
 	ansible-playbook -i inventories/lab $(LAB_VAULT) --syntax-check playbooks/site.yml
 	ansible-playbook -i inventories/production.example --syntax-check playbooks/site.yml
@@ -89,22 +97,22 @@ lint: deps
 	$(MAKE) --no-print-directory ee
 
 # The execution environment (execution-environment.yml, docs/awx.md): its build context, written offline, then checked
-ee: deps
+ee: lab-deps
 	rm -rf .cache/ee
 	ansible-builder create -f execution-environment.yml -c .cache/ee --output-filename Containerfile
 	OOB_EE_CONTEXT=$(CURDIR)/.cache/ee pytest -q -rs tests/unit/test_execution_environment.py
 
-unit: deps
+unit: lab-deps
 	pytest -q -rs --junitxml=reports/junit-unit.xml tests/unit
 
 integration: lab-up
 	pytest -q -rs --junitxml=reports/junit-integration.xml tests/integration
 
-molecule: deps
+molecule: lab-deps
 	molecule test -s default   # the windows scenario runs from tests/integration (a JUnit skipped case without a host)
 	molecule test -s drift     # drift made behind the project's back: reported by a check run, fixed by one run
 
-sanity: deps
+sanity: lab-deps
 	scripts/sanity
 
 bench: lab-up

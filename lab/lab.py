@@ -536,7 +536,7 @@ def up(options: dict) -> None:
     ):
         if not shutil.which(tool):
             raise LabError(
-                f"{tool} is not installed: run `make deps` (apt packages are listed in scripts/apt-packages)"
+                f"{tool} is not installed: run `make lab-deps` (apt packages are listed in scripts/apt-packages)"
             )
     state = read_state()
     if state and healthy(state):

@@ -18,16 +18,20 @@ options:
     default: kea
   copy_inherited:
     description:
-      - V(false) (Kea) - options 006 and 015 count as offered when the scope inherits them. Kea's order is followed -
-        the subnet's C(option-data), else its shared network's, else the global C(Dhcp4.option-data) - and the checks
-        say where the value comes from (C(option 15 domain-name lab.example from the global level)). Nothing is
-        copied down to the scope; an inherited value that differs from the estate's is set on the scope (the subnet's
-        value wins over the inherited one for that scope only; the global or shared-network value is never changed).
-      - A client class's C(option-data) is offered only to clients in that class (Kea puts it ahead of the subnet's
-        for them); AMT devices are not known to be in any class, so a class never counts as offering an option, and a
-        value found only in a class is a warning naming the class (converge then sets it on the scope).
+      - V(false) - options 006 and 015 count as offered when the scope inherits them, and the checks say where the
+        value comes from. Kea's order is followed - the subnet's C(option-data), else its shared network's, else the
+        global C(Dhcp4.option-data) (C(option 15 domain-name lab.example from the global level)). A Windows DHCP
+        Server's - the scope's option value, else the server level's (C(option_015 lab.example from the server
+        level); both read with C(Get-DhcpServerv4OptionValue -All), or C(netsh dhcp server [scope <id>] show
+        optionvalue) before Windows Server 2012). Nothing is copied down to the scope; an inherited value that differs
+        from the estate's is set on the scope (the scope's value wins over the inherited one for that scope only; the
+        global, shared-network or server-level value is never changed).
+      - A Kea client class's C(option-data), a Windows user class's or policy's option value, is offered only to the
+        clients it matches (for them it goes ahead of the scope's); AMT devices are not known to be among them, so it
+        never counts as offering an option, and a value found only there is a warning naming the class or policy
+        (converge then sets it on the scope). A Windows vendor class's options are another option space and are not
+        read; nor are reservations (they concern single clients).
       - V(true) - only values set on the scope itself count; inherited ones are copied to the scope.
-      - Windows - the backend compares scope-level values only (as with V(true)); server-level values are not read yet.
     type: bool
     default: false
   scopes:

@@ -166,12 +166,12 @@ def checks(scopes: list[dict], state: dict, desired: dict, changes: list[dict], 
                                  f"{_show(c['after'])}" for c in bad)  # fmt: skip
             held = ", ".join(f"{k} {_show(wanted[(t, k)])}{_from(sources.get(k))}" for t, k in keys)
             status = not bad
-            only_class = [(c["key"], klass) for c in bad if c["before"] is None
+            only_class = [(c["key"], klass) for c in bad if c["before"] in (None, "", [])
                           for klass, value in classes.get(c["key"], []) if value == c["after"]]  # fmt: skip
             if only_class and len(only_class) == len(bad):
                 status = "warn"
                 evidence = "; ".join(
-                    f"{key} {_show(wanted[(net, key)])} is offered only to clients of class {klass}"
+                    f"{key} {_show(wanted[(net, key)])} is offered only to clients of {klass}"
                     " (AMT devices are not known to be in it)"
                     for key, klass in only_class
                 )
@@ -337,30 +337,45 @@ def _shared_network_of(dhcp4: dict, subnet: dict) -> dict | None:
     return None
 
 
-def effective_option(dhcp4: dict, subnet: dict, code: int, name: str) -> tuple[str | None, str | None, list]:
-    """The option every client of ``subnet`` is offered, by Kea's inheritance: the subnet's option-data, else its
-    shared network's, else the global ``Dhcp4.option-data``. Returns (data, where, classes): where is "the subnet",
-    "the shared-network <name>" or "the global level" (None when nowhere); classes are [(class, data)] of client
-    classes that carry the option too. A class option is offered only to clients in that class (and for them Kea
-    puts it ahead of the subnet's, see the Kea ARM, "Option precedence"); AMT devices are not known to be in any
-    class, so a class never counts as offering the option to them. Pure."""
+def effective_option(levels: list, classes=(), copy_inherited: bool = False) -> tuple:
+    """The value of an option every client of a scope is offered, by inheritance - the one rule of every backend.
+
+    ``levels`` are ``[(where, value)]`` from the scope's own level outwards (Kea: "the subnet", "the shared-network
+    <name>", "the global level"; Windows DHCP Server: "the scope", "the server level"), value None where that level
+    does not set the option; the first level that sets it wins. ``classes`` are ``[(label, value)]`` of what offers
+    the option only to some clients (a Kea client class, a Windows user class or policy): it never counts, since AMT
+    devices are not known to be in any (a check warns about a value found only there). With ``copy_inherited`` only
+    the scope's own level counts. Returns (value, where, classes); value and where are None when nothing counts.
+    Pure."""
+    for where, value in levels:
+        if value is None:
+            continue
+        if copy_inherited and where != levels[0][0]:
+            break  # an inherited value that must be copied down: the scope has none of its own
+        return value, where, list(classes)
+    return None, None, list(classes)
+
+
+def kea_option_levels(dhcp4: dict, subnet: dict, code: int, name: str) -> tuple[list, list]:
+    """Kea's levels for ``effective_option``: the subnet's option-data, else its shared network's, else the global
+    ``Dhcp4.option-data``; and [(class label, data)] of the client classes that carry the option too. A class option
+    is offered only to clients in that class (and for them Kea puts it ahead of the subnet's, see the Kea ARM, "Option
+    precedence"). Pure."""
     shared = _shared_network_of(dhcp4, subnet)
-    levels = [("the subnet", subnet)]
+    holders = [("the subnet", subnet)]
     if shared is not None:
-        levels.append((f"the shared-network {shared.get('name', '?')}", shared))
-    levels.append(("the global level", dhcp4))
-    found, where = None, None
-    for label, holder in levels:
+        holders.append((f"the shared-network {shared.get('name', '?')}", shared))
+    holders.append(("the global level", dhcp4))
+    levels = []
+    for label, holder in holders:
         entry = next((o for o in holder.get("option-data", []) if _is_option(o, code, name)), None)
-        if entry is not None:
-            found, where = entry.get("data", ""), label
-            break
+        levels.append((label, None if entry is None else entry.get("data", "")))
     classes = []
     for klass in dhcp4.get("client-classes", []):
         entry = next((o for o in klass.get("option-data", []) if _is_option(o, code, name)), None)
         if entry is not None:
-            classes.append((str(klass.get("name", "?")), entry.get("data", "")))
-    return found, where, classes
+            classes.append((f"class {klass.get('name', '?')}", entry.get("data", "")))
+    return levels, classes
 
 
 def _is_option(entry: dict, code: int, name: str) -> bool:
@@ -430,9 +445,8 @@ class KeaBackend:
                                        "sources": sources, "classes": classes}  # fmt: skip
             have = {}
             for key, (code, name) in OPTIONS.items():
-                data, where, in_classes = effective_option(dhcp4, subnet, code, name)
-                if self.copy_inherited and where != "the subnet":
-                    data = None  # only a value set on the subnet itself counts
+                data, where, in_classes = effective_option(*kea_option_levels(dhcp4, subnet, code, name),
+                                                           copy_inherited=self.copy_inherited)  # fmt: skip
                 have[key] = None if data is None else _option_value(key, data)
                 if data is not None:
                     sources[key] = where
@@ -682,12 +696,13 @@ def make_backend(params: dict, open_url=None):
                 **{**common, "url": None if kea.get("d2_control_socket") else kea.get("url")},
             )
         return KeaBackend(dhcp4, d2, tsig, copy_inherited=bool(params.get("copy_inherited")))
-    return WindowsBackend.from_params(params.get("windows") or {})
+    return WindowsBackend.from_params(params.get("windows") or {}, copy_inherited=bool(params.get("copy_inherited")))
 
 
 class WindowsBackend:
     """The Windows DHCP Server (oob_dhcp_windows.WindowsDhcp over WinRM) behind the same surface as KeaBackend:
-    the scope's state joins the settings as ``active`` (an inactive scope is activated, never created)."""
+    the scope's state joins the settings as ``active`` (an inactive scope is activated, never created); options
+    006/015 are the effective ones (scope, else server level, by ``effective_option``) unless ``copy_inherited``."""
 
     name = "windows"
 
@@ -696,7 +711,7 @@ class WindowsBackend:
         self.configs: dict = {}
 
     @classmethod
-    def from_params(cls, windows: dict):
+    def from_params(cls, windows: dict, copy_inherited: bool = False):
         from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_windows import WindowsDhcp, winrm_runner
 
         if not windows.get("host"):
@@ -711,7 +726,7 @@ class WindowsBackend:
             validate_certs=windows.get("validate_certs", True),
             timeout=windows.get("timeout") or 30,
         )
-        return cls(WindowsDhcp(runner, server=windows["host"]), windows["host"])
+        return cls(WindowsDhcp(runner, server=windows["host"], copy_inherited=copy_inherited), windows["host"])
 
     @staticmethod
     def _scope(scope: dict) -> dict:
@@ -733,6 +748,10 @@ class WindowsBackend:
                 "active": r["active"],
                 "scope_id": net.split("/")[0] if r["exists"] else None,
                 "method": r.get("method"),
+                # where options 006/015 come from ("the scope", "the server level") and the user classes and
+                # policies that carry them too, for the checks' evidence and warnings
+                "sources": (r.get("info") or {}).get("sources") or {},
+                "classes": (r.get("info") or {}).get("classes") or {},
             }
             for net, r in results.items()
         }

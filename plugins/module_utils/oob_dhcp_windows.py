@@ -10,23 +10,31 @@ returns ``(rc, stdout, stderr)``. One read script per call; one apply script per
 Two methods, chosen by the read script on the host (``Get-Command Get-DhcpServerv4Scope``) and reported:
 
 - ``cmdlets`` (Windows Server 2012 and later, the DhcpServer module): Get-DhcpServerv4Scope -ScopeId,
-  Get-DhcpServerv4OptionValue -ScopeId, Get-DhcpServerv4DnsSetting -ScopeId, emitted as one JSON document
+  Get-DhcpServerv4OptionValue -All (server level) and -ScopeId -All (scope level; -All adds the user class, vendor
+  class and policy values), Get-DhcpServerv4DnsSetting -ScopeId, emitted as one JSON document
   (ConvertTo-Json, non-ASCII escaped); writes with Set-DhcpServerv4OptionValue -DnsServer / -DnsDomain,
   Set-DhcpServerv4DnsSetting, Set-DhcpServerv4Scope -State Active.
 - ``netsh`` (Windows Server 2003 / 2008 / 2008 R2, where ConfigMgr 2007 SP1 estates often are): ``netsh dhcp server
   show scope`` (existence and state of every scope), ``netsh dhcp server scope <id> show optionvalue`` and ``netsh
-  dhcp server show optionvalue`` (server level, for the DNS setting's inheritance); the raw text goes back in a JSON
-  envelope built without ConvertTo-Json (PowerShell 2.0 has none) and is parsed here. Writes with ``scope <id> set
+  dhcp server show optionvalue`` (server level: options 006/015 and the DNS setting a scope inherits); the raw text
+  goes back in a JSON envelope built without ConvertTo-Json (PowerShell 2.0 has none) and is parsed here. Writes with
+  ``scope <id> set
   optionvalue 006 IPADDRESS ...``, ``set optionvalue 015 STRING ...``, ``scope <id> set dnsconfig Enable Update
   Lookup NonDyn`` (a scope-level command: no server-wide setting is touched) and ``scope <id> set state 1``. The
   parsers read the English netsh text: a server whose netsh speaks another language is reported, not guessed at.
 
 What is compared (``settings``; the values compare equal when the server already holds the desired state):
 
-- ``option_006``: scope-level option 006 as an ordered list of dotted quads; ``option_015``: scope-level option 015,
-  lower case, no final dot. Scope level only: a value the scope inherits from the server level does not count (the
-  AMT subnet must carry its own, and a server-wide change by someone else must not silently change it). Absent at
-  scope level: ``[]`` and ``""``; vendor-class, user-class and policy values are ignored.
+- ``option_006``: option 006 as every client of the scope is offered it, an ordered list of dotted quads;
+  ``option_015``: option 015 likewise, lower case, no final dot. The DHCP server gives a client the reservation's
+  value, else the scope's, else the server level's; ``oob_dhcp.effective_option`` (the rule the Kea backend uses too)
+  picks the scope's, else the server level's, and ``info.sources`` names the level (LEVEL_SCOPE, LEVEL_SERVER) for the
+  checks' evidence. With ``copy_inherited`` only the scope's own value counts, so an inherited one is copied down. A
+  change is always written at scope level: a wrong server-level value is overridden for this scope, the server level
+  is never written. Offered nowhere: ``[]`` and ``""``. A user class's or a policy's value is offered only to the
+  clients it matches (AMT devices are not known to be among them): it never counts, and ``info.classes`` lists it (a
+  warning when it is the only one); a vendor class's options are another option space and are ignored. Reservations
+  are not read (they concern single clients, not the scope).
 - ``ddns_dynamic_updates`` (``Always`` | ``OnClientRequest`` | ``Never``), ``ddns_update_older_clients`` (update A and
   PTR records for clients that do not ask for it), ``ddns_ptr_updates`` (PTR records updated, i.e. not
   ``DisableDnsPtrRRUpdate``): the effective setting of the scope, as the DHCP server applies it. Windows stores it as
@@ -47,9 +55,10 @@ import json
 import os
 import re
 
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import (
+from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import (  # one error type, one inheritance rule
     OobDhcpError,
-)  # one error type for every DHCP backend
+    effective_option,
+)
 from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import check_network, dns_name, ipv4
 
 KEYS = ("option_006", "option_015", "ddns_dynamic_updates", "ddns_update_older_clients", "ddns_ptr_updates")
@@ -67,6 +76,8 @@ DNS_FLAG_UPDATE_DHCID = 0x20
 DNS_FLAG_DISABLE_PTR_UPDATE = 0x40
 DNS_FLAGS_DEFAULT = DNS_FLAG_ENABLED | DNS_FLAG_CLEANUP_EXPIRED  # no option 81 anywhere
 ERROR_DHCP_SUBNET_NOT_PRESENT = 20005  # DHCP Server Management API error codes
+OPTION_KEYS = {"option_006": 6, "option_015": 15}
+LEVEL_SCOPE, LEVEL_SERVER = "the scope", "the server level"  # where an option's value comes from, in the evidence
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # PowerShell ends a single-quoted string at any of these (about_Quoting_Rules); each is doubled inside one
@@ -306,50 +317,107 @@ def netsh_dns_flags(scope_options: dict, server_options: dict | None) -> tuple[i
 
 
 # --- settings from what the read script returned ------------------------------------------------------------------
-def settings_from_netsh(scope_options: dict, server_options: dict | None) -> tuple[dict, dict]:
+def _option_value(key: str, values):
+    return normalize_dns_servers(values) if key == "option_006" else normalize_domain((values or [""])[0])
+
+
+def option_settings(scope: dict, server: dict, classes: list, copy_inherited: bool = False) -> tuple[dict, dict, dict]:
+    """Options 006 and 015 as every client of one scope is offered them. ``scope`` and ``server`` are the standard
+    option values of each level ({option_id: [values]}); ``classes`` are [(label, {option_id: [values]})] of the user
+    classes and policies of both levels, which only some clients get. The DHCP server gives a client the scope's
+    value, else the server level's (a reservation's and a matching class's or policy's go ahead of them for the
+    clients they apply to); oob_dhcp.effective_option applies that rule, the one the Kea backend uses.
+
+    Returns (settings, sources, classes): an option offered nowhere is ``[]`` / ``""``; sources says where each
+    offered value comes from (LEVEL_SCOPE or LEVEL_SERVER), classes which classes and policies carry it. Pure."""
+    settings, sources, in_classes = {}, {}, {}
+    for key, option_id in OPTION_KEYS.items():
+        levels = [(where, _option_value(key, values[option_id]) if option_id in values else None)
+                  for where, values in ((LEVEL_SCOPE, scope), (LEVEL_SERVER, server))]  # fmt: skip
+        offered = [(label, _option_value(key, values[option_id])) for label, values in classes if option_id in values]
+        value, where, offered = effective_option(levels, offered, copy_inherited=copy_inherited)
+        settings[key] = value if value is not None else ([] if key == "option_006" else "")
+        if where is not None:
+            sources[key] = where
+        if offered:
+            in_classes[key] = offered
+    return settings, sources, in_classes
+
+
+def _netsh_levels(options: dict, where: str) -> tuple[dict, list]:
+    """The standard values and the user classes' ({option_id: [values]}) of one parsed show optionvalue. A vendor
+    class's options are another option space (its option 6 is not DNS servers) and are left out."""
+    standard = {option_id: option["values"] for option_id, option in options["general"].items()}
+    classes = [(f"user class {name[5:]} at {where}", {i: o["values"] for i, o in group.items()})
+               for name, group in options["classes"].items() if name.startswith("user ")]  # fmt: skip
+    return standard, classes
+
+
+def settings_from_netsh(scope_options: dict, server_options: dict | None,
+                        copy_inherited: bool = False) -> tuple[dict, dict]:  # fmt: skip
     """(settings, info) of one scope from its parsed scope-level and server-level option values."""
-    general = scope_options["general"]
-    domain = general.get(15, {}).get("values") or [""]
+    server_options = server_options or {"general": {}, "classes": {}}
+    scope, scope_classes = _netsh_levels(scope_options, LEVEL_SCOPE)
+    server, server_classes = _netsh_levels(server_options, LEVEL_SERVER)
+    options, sources, classes = option_settings(scope, server, scope_classes + server_classes, copy_inherited)
     mask, source = netsh_dns_flags(scope_options, server_options)
     flags = decode_dns_flags(mask)
-    settings = {
-        "option_006": normalize_dns_servers(general.get(6, {}).get("values")),
-        "option_015": normalize_domain(domain[0]),
-        **{key: flags[key] for key in DDNS_KEYS},
-    }
+    settings = {**options, **{key: flags[key] for key in DDNS_KEYS}}
     info = {"ddns_source": source, "option_081": mask, "delete_on_lease_expiry": flags["delete_on_lease_expiry"],
-            "name_protection": flags["name_protection"]}  # fmt: skip
+            "name_protection": flags["name_protection"], "sources": sources, "classes": classes}  # fmt: skip
     return settings, info
 
 
-def settings_from_cmdlets(options: list, dns: dict) -> tuple[dict, dict]:
-    """(settings, info) of one scope from Get-DhcpServerv4OptionValue -ScopeId and Get-DhcpServerv4DnsSetting
-    -ScopeId (as the read script serialized them)."""
-    standard = {}
+def cmdlet_option_values(options: list, where: str) -> tuple[dict, list]:
+    """Get-DhcpServerv4OptionValue -All of one level (as the read script serialized it): the standard values
+    {option_id: [values]} and [(label, {option_id: [values]})] of its user classes and policies. A vendor class's
+    options are another option space and are left out."""
+    standard: dict = {}
+    classes: dict = {}
     for option in options or []:
-        if any(str(option.get(field) or "") for field in ("VendorClass", "UserClass", "PolicyName")):
-            continue
         value = option.get("Value")
         if not isinstance(value, list):
             raise ValueError(f"option {option.get('OptionId')} came back with a Value that is not a list ({value!r}):"
                              " the read script's JSON was cut short")  # fmt: skip
-        standard[int(option.get("OptionId"))] = [str(item) for item in value]
+        if str(option.get("VendorClass") or ""):
+            continue
+        user, policy = str(option.get("UserClass") or ""), str(option.get("PolicyName") or "")
+        label = f"policy {policy} at {where}" if policy else f"user class {user} at {where}" if user else None
+        target = standard if label is None else classes.setdefault(label, {})
+        target[int(option.get("OptionId"))] = [str(item) for item in value]
+    return standard, list(classes.items())
+
+
+def settings_from_cmdlets(options: list, dns: dict, server_options: list,
+                          copy_inherited: bool = False) -> tuple[dict, dict]:  # fmt: skip
+    """(settings, info) of one scope from Get-DhcpServerv4OptionValue -All -ScopeId, Get-DhcpServerv4OptionValue -All
+    (server level) and Get-DhcpServerv4DnsSetting -ScopeId (as the read script serialized them)."""
+    scope, scope_classes = cmdlet_option_values(options, LEVEL_SCOPE)
+    server, server_classes = cmdlet_option_values(server_options, LEVEL_SERVER)
+    option_values, sources, classes = option_settings(scope, server, scope_classes + server_classes, copy_inherited)
     dynamic = str((dns or {}).get("DynamicUpdates") or "")
     canonical = {name.lower(): name for name in DYNAMIC_UPDATES}.get(dynamic.lower())
     if canonical is None:
         raise ValueError(f"Get-DhcpServerv4DnsSetting returned DynamicUpdates {dynamic!r} (expected "
                          f"{', '.join(DYNAMIC_UPDATES)})")  # fmt: skip
     settings = {
-        "option_006": normalize_dns_servers(standard.get(6)),
-        "option_015": normalize_domain((standard.get(15) or [""])[0]),
+        **option_values,
         "ddns_dynamic_updates": canonical,
         "ddns_update_older_clients": _as_bool(dns.get("UpdateDnsRRForOlderClients")),
         # DisableDnsPtrRRUpdate exists from Windows Server 2012 R2 on; before, PTR records are always updated
         "ddns_ptr_updates": not _as_bool(dns.get("DisableDnsPtrRRUpdate")),
     }
     info = {"ddns_source": "effective", "delete_on_lease_expiry": _as_bool(dns.get("DeleteDnsRROnLeaseExpiry")),
-            "name_protection": _as_bool(dns.get("NameProtection"))}  # fmt: skip
+            "name_protection": _as_bool(dns.get("NameProtection")), "sources": sources,
+            "classes": classes}  # fmt: skip
     return settings, info
+
+
+def _listed(value) -> list:
+    """A list from the read script's JSON: PowerShell may unroll a one-element array into the element itself."""
+    if isinstance(value, dict):
+        return [value]
+    return list(value or [])
 
 
 def parse_script_json(stdout: str, what: str) -> dict:
@@ -388,8 +456,13 @@ function R($cmdlet, $e) {
   @{cmdlet = $cmdlet; id = [string]$e.FullyQualifiedErrorId; category = [string]$e.CategoryInfo.Category;
     message = [string]$e.Exception.Message}
 }
+function V { process { @{OptionId = [int]$_.OptionId; Name = [string]$_.Name; Type = [string]$_.Type;
+  Value = @($_.Value | ForEach-Object { [string]$_ }); VendorClass = [string]$_.VendorClass;
+  UserClass = [string]$_.UserClass; PolicyName = [string]$_.PolicyName} } }
 if (Get-Command Get-DhcpServerv4Scope -ErrorAction SilentlyContinue) {
-  $r = @{method = 'cmdlets'; scopes = @{}}
+  $r = @{method = 'cmdlets'; scopes = @{}; server = @{errors = @()}}
+  try { $r.server.options = @(Get-DhcpServerv4OptionValue -All -ErrorAction Stop | V) }
+  catch { $r.server.errors += @(R 'Get-DhcpServerv4OptionValue' $_) }
   $all = $null
   foreach ($id in $ids) {
     $s = @{errors = @()}
@@ -406,10 +479,7 @@ if (Get-Command Get-DhcpServerv4Scope -ErrorAction SilentlyContinue) {
     }
     if ($s.scope) {
       try {
-        $s.options = @(Get-DhcpServerv4OptionValue -ScopeId $id -ErrorAction Stop | ForEach-Object {
-          @{OptionId = [int]$_.OptionId; Name = [string]$_.Name; Type = [string]$_.Type;
-            Value = @($_.Value | ForEach-Object { [string]$_ }); VendorClass = [string]$_.VendorClass;
-            UserClass = [string]$_.UserClass; PolicyName = [string]$_.PolicyName} })
+        $s.options = @(Get-DhcpServerv4OptionValue -ScopeId $id -All -ErrorAction Stop | V)
       } catch { $s.errors += @(R 'Get-DhcpServerv4OptionValue' $_) }
       try {
         $d = Get-DhcpServerv4DnsSetting -ScopeId $id -ErrorAction Stop
@@ -540,9 +610,10 @@ class WindowsDhcp:
     """The Windows DHCP Server backend: ``read``, ``desired``, ``apply`` through ``runner(script) -> (rc, stdout,
     stderr)``. ``server`` names the host in messages. After ``read``, ``method`` is 'cmdlets' or 'netsh'."""
 
-    def __init__(self, runner, server: str = "the DHCP server"):
+    def __init__(self, runner, server: str = "the DHCP server", copy_inherited: bool = False):
         self.runner = runner
         self.server = server
+        self.copy_inherited = copy_inherited  # only scope-level options 006/015 count (oob_dhcp.effective_option)
         self.method: str | None = None
         self._netsh_flags: dict = {}  # network -> the scope's effective option 81, kept by a netsh DDNS change
         self._exists: dict = {}  # network -> whether the last read found the scope
@@ -575,29 +646,30 @@ class WindowsDhcp:
 
     def _read_cmdlets(self, wanted: list, document: dict) -> dict:
         results, problems = {}, []
+        server = document.get("server")
+        if not isinstance(server, dict):
+            raise OobDhcpError("protocol", f"the read script on {self.server} returned no server-level option values")
+        problems.extend(self._describe("the server level", error) for error in _listed(server.get("errors")))
+        server_options = _listed(server.get("options"))  # options 006/015 a scope inherits
         for scope in wanted:
             entry = (document.get("scopes") or {}).get(scope["scope_id"])
             if not isinstance(entry, dict):
                 raise OobDhcpError("protocol", f"the read script on {self.server} returned nothing for scope "
                                                f"{scope['scope_id']}")  # fmt: skip
-            errors = entry.get("errors") or []
-            if isinstance(errors, dict):  # PowerShell may unroll a one-element array into the element itself
-                errors = [errors]
+            errors = _listed(entry.get("errors"))
             if not entry.get("scope"):
                 if entry.get("listed") is False:
                     results[scope["network"]] = self._missing()
                     continue
-                problems.extend(self._describe(scope, error) for error in errors)
+                problems.extend(self._describe(self._name(scope), error) for error in errors)
                 if not errors:
                     problems.append(f"{scope['network']} (scope {scope['scope_id']}): no scope and no error returned")
                 continue
-            if errors:
-                problems.extend(self._describe(scope, error) for error in errors)
+            if errors or problems:
+                problems.extend(self._describe(self._name(scope), error) for error in errors)
                 continue
-            options = entry.get("options") or []
-            if isinstance(options, dict):
-                options = [options]
-            settings, info = settings_from_cmdlets(options, entry.get("dns") or {})
+            settings, info = settings_from_cmdlets(_listed(entry.get("options")), entry.get("dns") or {},
+                                                   server_options, copy_inherited=self.copy_inherited)  # fmt: skip
             state = str(entry["scope"].get("State") or "")
             info["state"] = state
             results[scope["network"]] = {"exists": True, "active": state.lower() == "active", "settings": settings,
@@ -622,7 +694,7 @@ class WindowsDhcp:
                 scope_options = parse_netsh_option_values(raw)
             except ValueError as exc:
                 raise ValueError(f"{scope['network']} (scope {scope['scope_id']}): {exc}") from None
-            settings, info = settings_from_netsh(scope_options, server_options)
+            settings, info = settings_from_netsh(scope_options, server_options, copy_inherited=self.copy_inherited)
             info["state"] = row["state"]
             self._netsh_flags[scope["network"]] = info["option_081"]
             results[scope["network"]] = {"exists": True, "active": row["active"], "settings": settings,
@@ -634,8 +706,12 @@ class WindowsDhcp:
         return {"exists": False, "active": None, "settings": {}, "method": None, "info": {}}
 
     @staticmethod
-    def _describe(scope: dict, error: dict) -> str:
-        text = f"{scope['network']} (scope {scope['scope_id']}): {error.get('cmdlet', 'a cmdlet')} failed"
+    def _name(scope: dict) -> str:
+        return f"{scope['network']} (scope {scope['scope_id']})"
+
+    @staticmethod
+    def _describe(what: str, error: dict) -> str:
+        text = f"{what}: {error.get('cmdlet', 'a cmdlet')} failed"
         details = ", ".join(f"{field} {error[field]}" for field in ("id", "category") if error.get(field))
         message = str(error.get("message") or "").strip()
         return f"{text} ({details}): {message}{_apply_hint(message + ' ' + details)}"

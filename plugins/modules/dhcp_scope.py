@@ -10,8 +10,9 @@ short_description: Options 006 and 015 and dynamic DNS on the DHCP scopes of the
 description:
   - For each scope of O(scopes), ensures what an AMT device needs from DHCP to find its provisioning server
     (ConfigMgr's log says "incorrect network configuration (DHCP option 6 and 15 required)" otherwise) - option 006
-    (DNS servers, in order) and option 015 (the DNS suffix) offered to the scope (Kea - set on the scope, or inherited
-    from its shared network or the global level; see O(copy_inherited)) - and that the DHCP server always
+    (DNS servers, in order) and option 015 (the DNS suffix) offered to the scope (set on the scope, or inherited -
+    Kea from its shared network or the global level, Windows from the server level; see O(copy_inherited)) - and
+    that the DHCP server always
     updates DNS with the clients' A and PTR records, also for clients that do not ask (AMT devices cannot make secure
     DNS updates themselves).
   - Only those settings change. Pools, reservations, other options and the server's other scopes stay exactly as
@@ -23,8 +24,9 @@ description:
     C(ddns-qualifying-suffix), and C(dhcp-ddns) pointed at kea-dhcp-ddns). A configuration that changed while the
     module planned is not overwritten. Then the module reads back and fails if the server does not hold the plan.
   - Windows (O(backend=windows)) - the DhcpServer cmdlets (Windows Server 2012 and later) or C(netsh dhcp)
-    (earlier), over WinRM; "always dynamically update DNS A and PTR records" and "dynamically update DNS records
-    for DHCP clients that do not request updates" at scope level.
+    (earlier), over WinRM; options 006 and 015 are read at scope and server level and written at scope level only;
+    "always dynamically update DNS A and PTR records" and "dynamically update DNS records for DHCP clients that do
+    not request updates" at scope level.
   - Check mode reads only. The diff shows each changed setting before and after (a TSIG secret as a digest).
 version_added: "1.0.0"
 author: oob-prep contributors (@oob-prep)

@@ -45,7 +45,8 @@ RETURN = r"""
 checks:
   description:
     - Every check with its id, the seed row it belongs to, status (V(pass), V(fail), or V(warn) for an option only a
-      client class carries), evidence (for an option, where its value comes from) and remedy.
+      client class, user class or policy carries), evidence (for an option, where its value comes from - the scope,
+      a shared network, the global or the server level) and remedy.
   returned: always
   type: list
   elements: dict

@@ -59,7 +59,9 @@ def test_amt_discovery_finds_every_adjacent_device(devices, extra):
 
 def test_the_inventory_plugin_lists_every_adjacent_device(devices):
     source = devices / "amt.oob_amt.yml"
-    source.write_text(json.dumps({"plugin": "oob.prep.oob_amt", "targets": [f"{a}/32" for a in ADDRESSES], "timeout": 1}))
+    source.write_text(
+        json.dumps({"plugin": "oob.prep.oob_amt", "targets": [f"{a}/32" for a in ADDRESSES], "timeout": 1})
+    )
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-inventory"), "-i", str(source), "--list"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -27,7 +27,7 @@ def _molecule() -> str:
         return str(beside_python)
     found = shutil.which("molecule")
     if found is None:
-        pytest.fail("molecule is not installed (make deps installs it into .venv)")
+        pytest.fail("molecule is not installed (make lab-deps installs it into .venv)")
     return found
 
 

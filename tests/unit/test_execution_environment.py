@@ -93,7 +93,7 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if given:
         return Path(given)
     if not BUILDER.exists():
-        pytest.fail(f"{BUILDER} is missing: ansible-builder is in requirements.txt (make deps installs it)")
+        pytest.fail(f"{BUILDER} is missing: ansible-builder is in requirements-dev.txt (make lab-deps installs it)")
     out = tmp_path_factory.mktemp("ee") / "context"
     subprocess.run(
         [str(BUILDER), "create", "-f", str(EE_FILE), "-c", str(out), "--output-filename", "Containerfile"],
@@ -154,6 +154,20 @@ def test_python_requirements_match_the_projects_ranges():
         if name in project:
             assert req.specifier == project[name].specifier, f"{name}: {req} here, {project[name]} in requirements.txt"
             assert req.extras == project[name].extras, f"{name}: extras differ"
+
+
+def test_project_requirements_are_what_runs_on_a_controller():
+    """requirements.txt (the product, make deps) names what the plugins import and ansible-core, nothing else: the
+    lab's, the tests' and the linters' packages are in requirements-dev.txt, which includes it."""
+    project = {canonicalize_name(r.name) for r in requirement_lines(ROOT / "requirements.txt")}
+    ee = {canonicalize_name(r.name) for r in requirement_lines(ROOT / ee_definition()["dependencies"]["python"])}
+    assert project - {"ansible-core"} == ee, "requirements.txt and ee/requirements.txt name different packages"
+    assert missing_distributions(plugin_imports(ROOT / "plugins"), project) == []
+    dev_lines = [line.split("#", 1)[0].strip() for line in (ROOT / "requirements-dev.txt").read_text().splitlines()]
+    assert "-r requirements.txt" in dev_lines
+    dev = {canonicalize_name(Requirement(line).name) for line in dev_lines if line and not line.startswith("-")}
+    assert {"pytest", "molecule", "ansible-lint", "scapy", "ansible-builder"} <= dev
+    assert not dev & project, f"{sorted(dev & project)} in both requirements files"
 
 
 def test_winrm_with_kerberos_and_its_system_packages():

@@ -174,11 +174,14 @@ def test_dns_setting_inheritance_scope_then_server_then_default():
     server = parse_netsh_option_values(sample("constructed_netsh_server_optionvalue.txt"))
     empty = parse_netsh_option_values(sample("constructed_netsh_server_optionvalue_empty.txt"))
     settings, info = settings_from_netsh(real, server)
-    assert settings == {"option_006": [], "option_015": "", "ddns_dynamic_updates": "Never",
+    # no 006/015 at scope level: the server level's (198.51.100.10, lab.example in the server sample) are offered
+    assert settings == {"option_006": ["198.51.100.10"], "option_015": "lab.example", "ddns_dynamic_updates": "Never",
                         "ddns_update_older_clients": False, "ddns_ptr_updates": True}  # fmt: skip
+    assert info["sources"] == {"option_006": "the server level", "option_015": "the server level"}
     assert (info["ddns_source"], info["option_081"]) == ("scope", 0)
     settings, info = settings_from_netsh(bootp, server)
-    assert settings["option_006"] == ["192.168.70.254"] and settings["option_015"] == "hssl.com"
+    assert settings["option_006"] == ["192.168.70.254"] and settings["option_015"] == "hssl.com"  # the scope's win
+    assert info["sources"] == {"option_006": "the scope", "option_015": "the scope"} and info["classes"] == {}
     assert (settings["ddns_dynamic_updates"], info["ddns_source"], info["option_081"]) == ("Always", "server", 21)
     settings, info = settings_from_netsh(bootp, empty)
     assert (settings["ddns_dynamic_updates"], info["ddns_source"], info["delete_on_lease_expiry"]) == (
@@ -214,8 +217,15 @@ def test_transcription_matches_the_real_captures():
     assert {key: str(value) for key, value in transcribed["dns"].items()} == {
         key: listed[key] for key in transcribed["dns"]
     }
-    server = {int(row["OptionId"]) for row in format_table(sample("cmdlets_get_optionvalue_server.table.txt"))}
-    assert server == {6, 15} and not {6, 15} & {option["OptionId"] for option in transcribed["options"]}
+    rows = format_table(sample("cmdlets_get_optionvalue_server.table.txt"))
+    server = json.loads(sample("transcribed_cmdlets_read_real_values.json"))["server"]
+    assert server["errors"] == [] and len(rows) == len(server["options"]) == 2
+    for row, option in zip(rows, server["options"], strict=True):
+        assert int(row["OptionId"]) == option["OptionId"] and row["Name"] == option["Name"]
+        assert option["Type"].startswith(row["Type"].rstrip("."))
+        assert row["Value"] == "{" + ", ".join(option["Value"]) + "}"
+        assert not (option["VendorClass"] or option["UserClass"] or option["PolicyName"])
+    assert not {6, 15} & {option["OptionId"] for option in transcribed["options"]}  # the scope has none of its own
     assert format_list(sample("cmdlets_get_dnssetting_default.list.txt"))["DynamicUpdates"] == "OnClientRequest"
 
 
@@ -281,6 +291,7 @@ def test_read_netsh_real_samples():
     }  # fmt: skip
     assert result["172.29.204.0/24"]["settings"]["option_006"] == ["192.168.70.254"]  # the other sample's values
     assert result["172.29.204.0/24"]["info"]["ddns_source"] == "default"
+    assert result["172.29.205.0/25"]["info"]["sources"] == {}  # no 006/015 anywhere: nothing is offered
     assert result["203.0.113.0/24"] == {"exists": False, "active": None, "settings": {}, "method": None, "info": {}}
     assert json.loads(json.dumps(result)) == result
     with pytest.raises(OobDhcpError, match=r"dhcp01 has no scope for 203\.0\.113\.0/24: .*never creates") as err:
@@ -298,10 +309,14 @@ def test_read_netsh_converged_equals_desired():
     result = dhcp.read([AMT, scope("192.0.2.0/24")])
     assert result["203.0.113.0/24"]["settings"] == dhcp.desired(AMT)  # "Lab.Example." normalizes to lab.example
     assert result["192.0.2.0/24"]["active"] is False
-    # the server-level 006/015 do not count for the scope; its DNS setting is the server's (option 81 = 21)
-    assert result["192.0.2.0/24"]["settings"]["option_006"] == []
+    assert result["203.0.113.0/24"]["info"]["sources"] == {"option_006": "the scope", "option_015": "the scope"}
+    # 192.0.2.0 has no 006/015 of its own: it is offered the server level's; its DNS setting is the server's (81 = 21)
+    assert result["192.0.2.0/24"]["settings"]["option_006"] == ["198.51.100.10"]
+    assert result["192.0.2.0/24"]["settings"]["option_015"] == "lab.example"
     assert result["192.0.2.0/24"]["info"] == {"ddns_source": "server", "option_081": 21, "delete_on_lease_expiry": True,
-                                              "name_protection": False, "state": "Disabled"}  # fmt: skip
+                                              "name_protection": False, "state": "Disabled", "classes": {},
+                                              "sources": {"option_006": "the server level",
+                                                          "option_015": "the server level"}}  # fmt: skip
 
 
 def test_read_cmdlets_real_values():
@@ -311,11 +326,12 @@ def test_read_cmdlets_real_values():
     assert dhcp.method == "cmdlets"
     assert result == {"192.168.100.0/23": {
         "exists": True, "active": True, "method": "cmdlets",
-        # 006 and 015 are set at server level only in the capture: they do not count for the scope
-        "settings": {"option_006": [], "option_015": "", "ddns_dynamic_updates": "Always",
+        # 006 and 015 are set at server level only in the capture (192.168.100.11, azseblab.com): the scope inherits
+        "settings": {"option_006": ["192.168.100.11"], "option_015": "azseblab.com", "ddns_dynamic_updates": "Always",
                      "ddns_update_older_clients": False, "ddns_ptr_updates": True},
         "info": {"ddns_source": "effective", "delete_on_lease_expiry": True, "name_protection": False,
-                 "state": "Active"}}}  # fmt: skip
+                 "state": "Active", "classes": {},
+                 "sources": {"option_006": "the server level", "option_015": "the server level"}}}}  # fmt: skip
 
 
 def test_read_cmdlets_converged_inactive_and_missing():
@@ -340,6 +356,79 @@ def test_read_cmdlets_errors_are_per_scope_and_named():
     assert "203.0.113.0/24 (scope 203.0.113.0): Get-DhcpServerv4OptionValue failed" in text
     assert "WIN32 5,Get-DhcpServerv4OptionValue" in text and "Access is denied" in text
     assert "DHCP Administrators" in text
+
+
+# --- options 006/015 the scope inherits from the server level (reservation > scope > server; user classes and policies
+# are offered only to their clients): the levels as Get-DhcpServerv4OptionValue [-ScopeId] -All and netsh [scope <id>]
+# show optionvalue report them
+def test_netsh_copy_inherited_counts_only_the_scope_level():
+    real = parse_netsh_option_values(sample("netsh_scope_optionvalue_81_51_3.txt"))
+    server = parse_netsh_option_values(sample("constructed_netsh_server_optionvalue.txt"))
+    settings, info = settings_from_netsh(real, server, copy_inherited=True)
+    assert (settings["option_006"], settings["option_015"], info["sources"]) == ([], "", {})
+    bootp = parse_netsh_option_values(sample("netsh_scope_optionvalue_006_015_bootp.txt"))
+    settings, info = settings_from_netsh(bootp, server, copy_inherited=True)  # the scope's own still count
+    assert (settings["option_006"], settings["option_015"]) == (["192.168.70.254"], "hssl.com")
+
+
+def test_netsh_an_option_only_a_user_class_carries_is_not_offered_to_the_scope():
+    real = parse_netsh_option_values(sample("netsh_scope_optionvalue_81_51_3.txt"))
+    server = parse_netsh_option_values(sample("constructed_netsh_server_optionvalue_user_class.txt"))
+    settings, info = settings_from_netsh(real, server)
+    assert settings["option_006"] == ["198.51.100.10", "198.51.100.11"] and settings["option_015"] == ""
+    assert info["sources"] == {"option_006": "the server level"}
+    assert info["classes"] == {"option_015": [("user class AMT vPro at the server level", "lab.example")]}
+    # the real sample's user class (Default BOOTP Class, at the scope) carries option 51 only
+    bootp = parse_netsh_option_values(sample("netsh_scope_optionvalue_006_015_bootp.txt"))
+    assert settings_from_netsh(bootp, server)[1]["classes"] == {
+        "option_015": [("user class AMT vPro at the server level", "lab.example")]}  # fmt: skip
+
+
+def test_read_cmdlets_policy_and_user_class_values_do_not_count_and_vendor_classes_are_another_space():
+    document = json.loads(sample("transcribed_cmdlets_read_real_values.json"))
+    server_015 = document["server"]["options"][0]
+    assert server_015["OptionId"] == 15
+    server_015["PolicyName"] = "AMT vPro"  # 015 only in a server-level policy
+    scope_options = document["scopes"]["192.168.100.0"]["options"]
+    scope_options.append(dict(scope_options[1], OptionId=6, Name="Vendor 6", Value=["192.0.2.99"],
+                              VendorClass="Microsoft Windows 2000 Options"))  # fmt: skip
+    scope_options.append(dict(scope_options[1], OptionId=6, Name="DNS Servers", Value=["192.0.2.53"],
+                              UserClass="Default BOOTP Class"))  # fmt: skip
+    result = WindowsDhcp(FakeRunner((0, json.dumps(document), ""))).read([scope("192.168.100.0/23")])
+    settings, info = result["192.168.100.0/23"]["settings"], result["192.168.100.0/23"]["info"]
+    assert settings["option_006"] == ["192.168.100.11"] and settings["option_015"] == ""
+    assert info["sources"] == {"option_006": "the server level"}
+    assert info["classes"] == {"option_006": [("user class Default BOOTP Class at the scope", ["192.0.2.53"])],
+                               "option_015": [("policy AMT vPro at the server level", "azseblab.com")]}  # fmt: skip
+
+
+def test_read_cmdlets_copy_inherited_counts_only_the_scope_level():
+    runner = FakeRunner((0, sample("transcribed_cmdlets_read_real_values.json"), ""))
+    result = WindowsDhcp(runner, copy_inherited=True).read([scope("192.168.100.0/23")])["192.168.100.0/23"]
+    assert (result["settings"]["option_006"], result["settings"]["option_015"]) == ([], "")
+    assert result["info"]["sources"] == {}
+
+
+def test_read_cmdlets_server_level_failures_are_named():
+    document = json.loads(sample("transcribed_cmdlets_read_real_values.json"))
+    denied = {"cmdlet": "Get-DhcpServerv4OptionValue", "category": "PermissionDenied", "message": "Access is denied.",
+              "id": "WIN32 5,Get-DhcpServerv4OptionValue"}  # fmt: skip
+    document["server"] = {"errors": denied}  # a bare object: ConvertTo-Json's one-element array
+    with pytest.raises(OobDhcpError, match=r"dhcp01: could not read the server level: Get-DhcpServerv4OptionValue "
+                                           r"failed \(id WIN32 5") as err:  # fmt: skip
+        WindowsDhcp(FakeRunner((0, json.dumps(document), "")), "dhcp01").read([scope("192.168.100.0/23")])
+    assert err.value.kind == "read" and "DHCP Administrators" in str(err.value)
+    del document["server"]
+    with pytest.raises(OobDhcpError, match="no server-level option values") as err:
+        WindowsDhcp(FakeRunner((0, json.dumps(document), ""))).read([scope("192.168.100.0/23")])
+    assert err.value.kind == "protocol"
+
+
+def test_read_script_reads_both_levels_with_their_classes():
+    script = backend.read_script(["203.0.113.0"])
+    assert "$r.server.options = @(Get-DhcpServerv4OptionValue -All -ErrorAction Stop | V)" in script
+    assert "$s.options = @(Get-DhcpServerv4OptionValue -ScopeId $id -All -ErrorAction Stop | V)" in script
+    assert "(X dhcp server show optionvalue)" in script  # netsh: the server level
 
 
 def test_read_cmdlets_truncated_json_is_not_trusted():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 from pathlib import Path
 
 import dhcp_scope
@@ -157,7 +159,7 @@ def test_windows_check_mode_plans_options_and_older_clients_and_sends_only_the_r
     assert len(winrm) == 1 and "Get-DhcpServerv4OptionValue" in winrm[0] and "Set-" not in winrm[0]
 
 
-def test_windows_info_reports_the_missing_options_and_kea_only_keys_are_refused(run_module, winrm):
+def test_windows_info_reports_the_wrong_options_and_kea_only_keys_are_refused(run_module, winrm):
     args = {"backend": "windows", "windows": {"host": "dhcp01.corp.example.com"}, "scopes": [WIN_SCOPE]}
     status, res = run_module(dhcp_scope_info.main, args)
     assert {c["id"].rsplit(".", 1)[1]: c["status"] for c in res["checks"]} == {
@@ -168,6 +170,137 @@ def test_windows_info_reports_the_missing_options_and_kea_only_keys_are_refused(
     }
     status, res = run_module(dhcp_scope.main, {**args, "scopes": [{**WIN_SCOPE, "ddns": {"servers": ["10.0.0.1"]}}]})
     assert status == "fail" and "cannot be set on a Windows DHCP server" in res["msg"], res
+
+
+# --- options the scope inherits on a Windows DHCP Server (reservation > scope > server level; a user class's or a
+# policy's value only for its clients). The capture's server level holds 006 192.168.100.11 and 015 azseblab.com
+# (cmdlets_get_optionvalue_server.table.txt); scope 192.168.100.0 has neither (cmdlets_get_optionvalue_scope.table.txt)
+WIN_INHERITING = {"network": "192.168.100.0/23", "dns_servers": ["192.168.100.11"], "domain_name": "azseblab.com"}
+SET_LINE = re.compile(r"^(Set-DhcpServerv4OptionValue|Set-DhcpServerv4DnsSetting|Set-DhcpServerv4Scope) -ScopeId "
+                      r"'([\d.]+)' (.*)$")  # fmt: skip
+
+
+class FakeWindowsDhcp:
+    """A Windows DHCP server behind the WinRM runner: answers the read script with its state (the read script's JSON,
+    starting from the transcribed capture) and carries out an apply script's scope-level Set- lines on it. Any other
+    line of an apply script (a server-level Set-, say) is refused, so a test sees it."""
+
+    def __init__(self, document: dict):
+        self.document = document
+        self.scripts: list[str] = []
+        self.applied: list[str] = []
+
+    def __call__(self, script: str):
+        self.scripts.append(script)
+        if "Get-DhcpServerv4Scope" in script:
+            return 0, json.dumps(self.document), ""
+        for line in script.splitlines():
+            if not line.startswith("Set-"):
+                continue
+            match = SET_LINE.match(line)
+            if not match:
+                return 0, json.dumps({"done": 0, "failed": line, "error": "not a scope-level Set- line"}), ""
+            self._set(*match.groups())
+            self.applied.append(line)
+        return 0, json.dumps({"done": len(self.applied), "failed": None}), ""
+
+    def _set(self, cmdlet: str, scope_id: str, rest: str) -> None:
+        scope = self.document["scopes"][scope_id]
+        if cmdlet == "Set-DhcpServerv4OptionValue":
+            name, values = rest.split(" ", 1)
+            option_id, label, kind = {"-DnsServer": (6, "DNS Servers", "IPv4Address"),
+                                      "-DnsDomain": (15, "DNS Domain Name", "String")}[name]  # fmt: skip
+            scope["options"] = [o for o in scope["options"] if o["OptionId"] != option_id] + [
+                {"OptionId": option_id, "Name": label, "Type": kind, "Value": re.findall(r"'([^']*)'", values),
+                 "VendorClass": "", "UserClass": "", "PolicyName": ""}]  # fmt: skip
+        elif cmdlet == "Set-DhcpServerv4DnsSetting":
+            for flag, value in re.findall(r"-(\w+) (\S+)", rest):
+                scope["dns"][flag] = value.strip("'") if flag == "DynamicUpdates" else value == "$true"
+
+
+@pytest.fixture()
+def windows_dhcp(monkeypatch):
+    from ansible.module_utils import oob_dhcp_windows
+
+    fake = FakeWindowsDhcp(json.loads((WIN_FIXTURES / "transcribed_cmdlets_read_real_values.json").read_text()))
+    monkeypatch.setattr(oob_dhcp_windows, "winrm_runner", lambda *a, **k: fake)
+    return fake
+
+
+def win_args(scope: dict, **extra) -> dict:
+    return {"backend": "windows", "windows": {"host": "dhcp01.corp.example.com"}, "scopes": [scope], **extra}
+
+
+def option_rows(res) -> dict:
+    return {c["id"].rsplit(".", 1)[1]: c for c in res["checks"] if c["id"].rsplit(".", 1)[1].startswith("option")}
+
+
+def test_windows_server_level_options_count_say_where_from_and_are_not_copied(run_module, windows_dhcp):
+    server_before = copy.deepcopy(windows_dhcp.document["server"])
+    status, res = run_module(dhcp_scope_info.main, win_args(WIN_INHERITING))
+    assert status == "exit", res
+    rows = option_rows(res)
+    assert rows["option_006"]["status"] == "pass" and rows["option_015"]["status"] == "pass", rows
+    assert "option_006 192.168.100.11 from the server level" in rows["option_006"]["evidence"]
+    assert "option_015 azseblab.com from the server level" in rows["option_015"]["evidence"]
+    status, res = run_module(dhcp_scope.main, win_args(WIN_INHERITING, _ansible_check_mode=True, _ansible_diff=True))
+    assert status == "exit" and [c["key"] for c in res["changes"]] == ["ddns_update_older_clients"], res
+    assert len(windows_dhcp.scripts) == 2 and not windows_dhcp.applied  # the two reads
+    status, res = run_module(dhcp_scope.main, win_args(WIN_INHERITING))
+    assert status == "exit" and res["changed"] and res["written"] == ["windows"], res
+    assert windows_dhcp.applied == ["Set-DhcpServerv4DnsSetting -ScopeId '192.168.100.0' -UpdateDnsRRForOlderClients "
+                                    "$true"]  # fmt: skip
+    assert not [o for o in windows_dhcp.document["scopes"]["192.168.100.0"]["options"] if o["OptionId"] in (6, 15)]
+    assert windows_dhcp.document["server"] == server_before
+    status, res = run_module(dhcp_scope.main, win_args(WIN_INHERITING))
+    assert status == "exit" and res["changed"] is False and res["changes"] == []
+
+
+def test_windows_copy_inherited_shows_the_copy_in_check_mode_then_sets_it_on_the_scope(run_module, windows_dhcp):
+    status, res = run_module(dhcp_scope.main, win_args(WIN_INHERITING, copy_inherited=True, _ansible_check_mode=True,
+                                                       _ansible_diff=True))  # fmt: skip
+    assert status == "exit" and res["changed"], res
+    assert res["diff"]["before"]["192.168.100.0/23"]["option_006"] == []
+    assert res["diff"]["after"]["192.168.100.0/23"]["option_006"] == ["192.168.100.11"]
+    assert res["diff"]["before"]["192.168.100.0/23"]["option_015"] == ""
+    assert res["diff"]["after"]["192.168.100.0/23"]["option_015"] == "azseblab.com"
+    assert len(windows_dhcp.scripts) == 1 and "Set-" not in windows_dhcp.scripts[0] and not windows_dhcp.applied
+    status, res = run_module(dhcp_scope.main, win_args(WIN_INHERITING, copy_inherited=True))
+    assert status == "exit" and res["changed"], res
+    assert "Set-DhcpServerv4OptionValue -ScopeId '192.168.100.0' -DnsServer '192.168.100.11'" in windows_dhcp.applied
+    assert "Set-DhcpServerv4OptionValue -ScopeId '192.168.100.0' -DnsDomain 'azseblab.com'" in windows_dhcp.applied
+    status, res = run_module(dhcp_scope_info.main, win_args(WIN_INHERITING, copy_inherited=True))
+    assert "option_006 192.168.100.11 from the scope" in option_rows(res)["option_006"]["evidence"]
+
+
+def test_windows_a_wrong_server_level_value_is_set_on_the_scope_and_the_server_level_stays(run_module, windows_dhcp):
+    server_before = copy.deepcopy(windows_dhcp.document["server"])
+    status, res = run_module(dhcp_scope_info.main, win_args(WIN_SCOPE))
+    rows = option_rows(res)
+    assert rows["option_006"]["status"] == "fail" and rows["option_015"]["status"] == "fail"
+    assert ("option_006 is 192.168.100.11 from the server level, should be 192.168.100.10"
+            in rows["option_006"]["evidence"])  # fmt: skip
+    assert ("option_015 is azseblab.com from the server level, should be corp.example.com"
+            in rows["option_015"]["evidence"])  # fmt: skip
+    status, res = run_module(dhcp_scope.main, win_args(WIN_SCOPE))
+    assert status == "exit" and res["changed"], res
+    assert windows_dhcp.applied[:2] == [
+        "Set-DhcpServerv4OptionValue -ScopeId '192.168.100.0' -DnsServer '192.168.100.10'",
+        "Set-DhcpServerv4OptionValue -ScopeId '192.168.100.0' -DnsDomain 'corp.example.com'",
+    ]
+    assert windows_dhcp.document["server"] == server_before  # the server level is left alone
+    status, res = run_module(dhcp_scope_info.main, win_args(WIN_SCOPE))
+    rows = option_rows(res)
+    assert rows["option_006"]["status"] == "pass" and "from the scope" in rows["option_006"]["evidence"]
+
+
+def test_windows_an_option_only_a_policy_carries_is_a_warning_naming_it(run_module, windows_dhcp):
+    windows_dhcp.document["server"]["options"][0]["PolicyName"] = "AMT vPro"  # 015 azseblab.com only in a policy
+    status, res = run_module(dhcp_scope_info.main, win_args(WIN_INHERITING))
+    rows = option_rows(res)
+    assert rows["option_015"]["status"] == "warn" and rows["option_006"]["status"] == "pass", rows
+    assert ("option_015 azseblab.com is offered only to clients of policy AMT vPro at the server level"
+            in rows["option_015"]["evidence"])  # fmt: skip
 
 
 # --- options the scope inherits (Kea ARM, "DHCPv4 Server Configuration": option-data at the global level, in a
