@@ -96,13 +96,19 @@ def test_the_readme_production_path_converges_an_empty_root_forest(lab, admin, c
             estate["oob_amt_templates"][key]["name"] = name
 
     edit_estate(inv, fill)
-    # the CA file where the form says to keep it; the vault from its example, encrypted with this environment's ID
+    # the CA file where the form says to keep it; the vault from its example, a secret encrypted as a string with this
+    # environment's ID in place of its line (README step 3; the file stays plain YAML)
     (inv / "files" / "ldaps-ca.pem").write_bytes(labconfig.dc_ca_file("lab").read_bytes())
     vault = inv / "group_vars" / "all" / "vault.yml"
     shutil.copy(vault.with_name("vault.yml.example"), vault)
-    proc = subprocess.run([str(VENV_BIN / "ansible-vault"), "encrypt", "--vault-id", f"{env}@{inv / 'pw.txt'}",
-                           str(vault)], capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run([str(VENV_BIN / "ansible-vault"), "encrypt_string", "--vault-id", f"{env}@{inv / 'pw.txt'}",
+                           "--stdin-name", "vault_oob_ldap_bind_password"], input=labconfig.ADMIN_PASSWORD,
+                          capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    text = vault.read_text()
+    assert 'vault_oob_ldap_bind_password: ""' in text
+    vault.write_text(re.sub(r'^vault_oob_ldap_bind_password: "".*$', lambda _: proc.stdout.rstrip(), text, flags=re.M))
+    assert not vault.read_text().startswith("$ANSIBLE_VAULT")
     # auth: kerberos, as the form says: kinit first
     krb = {"KRB5_CONFIG": str(labconfig.KRB5_CONFIG), "KRB5CCNAME": f"FILE:{tmp_path}/ccache"}
     kinit = subprocess.run(["kinit", "Administrator@LAB.EXAMPLE"], input=labconfig.ADMIN_PASSWORD + "\n",

@@ -202,3 +202,30 @@ def test_fqcn_scan_ignores_builtin_and_variables(tmp_path: Path):
         "- ansible.builtin.debug: {msg: '{{ oob_ldap.ca_file.x }}'}\n- community.windows.win_firewall_rule: {}\n"
     )
     assert set(fqcn_collections(tmp_path)) == {"community.windows"}
+
+
+def test_image_tag_is_a_pinned_version_that_awx_uses():
+    tags = ee_definition()["options"]["tags"]
+    assert tags, "options.tags: the image needs a tag"
+    for tag in tags:
+        name, _, version = tag.rpartition(":")
+        assert name and re.fullmatch(r"\d+(\.\d+)*", version), f"{tag}: the tag must be a version, not {version!r}"
+    awx = yaml.safe_load((ROOT / "awx" / "job_templates.yml").read_text())
+    image = awx["oob_awx_ee_image"]
+    assert any(image.endswith("/" + tag) for tag in tags), f"awx/job_templates.yml runs {image}, the EE is {tags}"
+
+
+def test_no_collection_that_only_the_benchmarks_need():
+    # bench/ and awx/configure.yml run on the developer's machine: their collections stay out of the image
+    galaxy = yaml.safe_load((ROOT / ee_definition()["dependencies"]["galaxy"]).read_text())
+    listed = {c["name"] for c in galaxy["collections"]}
+    dev = {
+        c["name"] for c in yaml.safe_load((ROOT / "collections" / "requirements-dev.yml").read_text())["collections"]
+    }
+    assert dev >= {"community.general", "awx.awx"}
+    used = set(fqcn_collections(ROOT / "roles", ROOT / "playbooks"))
+    assert listed & (dev - used) == set(), "a collection of the developer's machine only is in the EE"
+    bench = " ".join(path.read_text() for path in (ROOT / "bench").glob("*.py"))
+    assert "community.general." in bench, (
+        "the benchmark no longer uses community.general: drop it from requirements-dev"
+    )
