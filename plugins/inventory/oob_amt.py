@@ -16,7 +16,8 @@ description:
   - "Groups: C(amt_support_<native|translator|unsupported|ism|unknown>), C(amt_major_<N>) (with a version),
     C(amt_state_<pre|in|post>) (with WS-MAN), C(amt_errors) (devices with an error); and those of O(keyed_groups)
     and O(groups)."
-  - "The inventory file's name must end in C(oob_amt.yml) or C(oob_amt.yaml) and it must say C(plugin: oob.prep.oob_amt)."
+  - "The inventory file's name must end in C(oob_amt.yml) or C(oob_amt.yaml) and it must say
+    C(plugin: oob.prep.oob_amt)."
   - With O(cache) the discovery's result is kept in the cache plugin (for example C(ansible.builtin.jsonfile)) and
     reused until O(cache_timeout); C(ansible-inventory --flush-cache) or C(--flush-cache) rescans.
 extends_documentation_fragment:

@@ -89,4 +89,4 @@ def test_documented_options():
     conn = connection_loader.get("oob_netns", PlayContext(), None)
     conn.set_options(var_options={"ansible_host": "oobp-rtr"})
     assert conn.get_option("netns") == "oobp-rtr" and conn.get_option("netns_command") == "ip"
-    assert conn.transport == "oob_netns" and isinstance(conn, local.Connection)
+    assert conn.transport == "oob.prep.oob_netns" and isinstance(conn, local.Connection)

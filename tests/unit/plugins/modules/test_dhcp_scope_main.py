@@ -220,7 +220,7 @@ class FakeWindowsDhcp:
 
 @pytest.fixture()
 def windows_dhcp(monkeypatch):
-    from ansible.module_utils import oob_dhcp_windows
+    from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_windows
 
     fake = FakeWindowsDhcp(json.loads((WIN_FIXTURES / "transcribed_cmdlets_read_real_values.json").read_text()))
     monkeypatch.setattr(oob_dhcp_windows, "winrm_runner", lambda *a, **k: fake)
