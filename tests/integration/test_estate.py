@@ -92,6 +92,10 @@ def test_the_readme_production_path_converges_an_empty_root_forest(lab, admin, c
         estate["oob_service_point"].update(fqdn=labconfig.SERVICE_POINT["fqdn"], ipv4=labconfig.SERVICE_POINT["ip"],
                                            computer_account=labconfig.SERVICE_POINT["sam"])  # fmt: skip
         estate["oob_enterprise_ca"].update(name=labconfig.CA_NAME, host=labconfig.CA_HOST)
+        # the lab has no Windows host: the form's service point, console and CA are marked windows: true
+        estate["oob_service_point"]["windows"] = False
+        estate["oob_enterprise_ca"]["windows"] = False
+        estate["oob_consoles"] = []
         for key, name in names.items():
             estate["oob_amt_templates"][key]["name"] = name
 
@@ -193,8 +197,9 @@ def test_winrm_kerberos_of_the_example_inventory_is_installed():
 
 
 def test_windows_hosts_are_described_once_and_join_their_groups(lab, tmp_path):
-    """Hosts marked windows in the estate join oob_windows and their role's group (NT 5.x ones oob_windows_legacy,
-    which nothing connects to); the inventory lists none of them. A debug task shows it without connecting."""
+    """Hosts marked windows in the estate are inventory hosts (plugin oob_estate, estate.oob_estate.yml) in
+    oob_windows and their role's group (NT 5.x ones in oob_windows_legacy, which nothing connects to); hosts.yml lists
+    none of them. The estate play accepts that inventory, and a debug task shows it without connecting."""
     inv = copy_inventory("lab", tmp_path, "lab")
     shutil.copy(ROOT / "inventories" / "lab" / "vault-password.txt", inv / "pw.txt")
 
@@ -209,7 +214,7 @@ def test_windows_hosts_are_described_once_and_join_their_groups(lab, tmp_path):
             "ROLES {{ oob_windows_roles | join(',') }}")  # fmt: skip
     plays = [
         {"name": "Estate", "ansible.builtin.import_playbook": f"{ROOT}/playbooks/estate.yml"},
-        {"name": "Show the Windows hosts the estate added", "hosts": "oob_windows:oob_windows_legacy",
+        {"name": "Show the estate's Windows hosts", "hosts": "oob_windows:oob_windows_legacy",
          "gather_facts": False, "tasks": [{"name": "Show", "ansible.builtin.debug": {"msg": show}}]},
     ]  # fmt: skip
     play.write_text(yaml.safe_dump(plays, sort_keys=False))

@@ -1,0 +1,35 @@
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whether the inventory holds the estate's Windows hosts in their groups, as the inventory plugin oob_estate builds
+them (the same code: module_utils/oob_estate_hosts.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import ansible.module_utils
+
+# A playbook project's module_utils folder is merged into ansible.module_utils for modules only; a controller-side
+# plugin puts it on the package's path itself (as plugins/inventory/oob_amt.py does).
+_MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
+if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defined]
+    ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]
+
+from ansible.module_utils.oob_estate_hosts import estate_hosts, inventory_problems  # noqa: E402
+
+
+def oob_estate_inventory_problems(estate: Mapping, groups: Mapping, hostvars: Mapping) -> list[str]:
+    """One message per disagreement between the estate and the inventory; [] when they agree."""
+    try:
+        expected = estate_hosts(estate)
+    except ValueError as exc:
+        return [str(exc)]
+    known = set(groups.get("all") or [])
+    roles_of = {name: hostvars[name].get("oob_windows_roles") for name in expected if name in known}
+    return inventory_problems(expected, groups, roles_of)
+
+
+class FilterModule:  # pylint: disable=too-few-public-methods
+    def filters(self):
+        return {"oob_estate_inventory_problems": oob_estate_inventory_problems}
