@@ -6,17 +6,8 @@ them (the same code: module_utils/oob_estate_hosts.py)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
-import ansible.module_utils
-
-# A playbook project's module_utils folder is merged into ansible.module_utils for modules only; a controller-side
-# plugin puts it on the package's path itself (as plugins/inventory/oob_amt.py does).
-_MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
-if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defined]
-    ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]
-
-from ansible.module_utils.oob_estate_hosts import estate_hosts, inventory_problems  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.oob_estate_hosts import estate_hosts, inventory_problems  # noqa: E402
 
 
 def oob_estate_inventory_problems(estate: Mapping, groups: Mapping, hostvars: Mapping) -> list[str]:

@@ -34,7 +34,7 @@ options:
     description: The name of this plugin.
     type: str
     required: true
-    choices: [oob_estate]
+    choices: [oob.prep.oob_estate, oob_estate]
   estate:
     description: The estate file, relative to this inventory file's folder (or absolute; C(~) is expanded).
     type: str
@@ -63,12 +63,12 @@ if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defi
     ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]
 
 from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
-from ansible.module_utils.oob_estate_hosts import ESTATE_GROUPS, estate_hosts  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.oob_estate_hosts import ESTATE_GROUPS, estate_hosts  # noqa: E402
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):
-    NAME = "oob_estate"
+    NAME = "oob_estate"  # the source may say oob.prep.oob_estate: the loader accepts the name it was loaded by
     # Its values are host names (estate_hosts refuses a template in them) and role names: plain data, so
     # ansible-inventory --list (and what AWX stores of a sync) shows them as such, not as {"__ansible_unsafe": ...}.
     trusted_by_default = True
