@@ -5,28 +5,85 @@
 from __future__ import annotations
 
 
-def _group(name: str, what: str, extra: str = "") -> str:
-    membership = "\n".join(f"      - oob.prep.{g}" for g in [name, *([extra] if extra else [])])
-    return f"""
-attributes:
-  action_group:
-    description: >-
-      Use C(group/oob.prep.{name}) in C(module_defaults) to give {what} once for every module of the group
-      (meta/runtime.yml).
-    support: full
-    membership:
-{membership}
-"""
-
-
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options: {}
 """
-    LDAP = _group("ldap", "the LDAP connection (O(connection)) and the DCs")
-    LDAP_DNS = _group("ldap", "the LDAP connection (O(connection)) and the DNS settings", "dns")
-    DNS = _group("dns", "the DNS server and its update credentials")
-    DHCP = _group("dhcp", "the DHCP server's backend settings (O(kea), O(windows), O(tsig))")
-    AMT = _group("amt", "the AMT credentials and TLS settings")
-    NETWORK = _group("network", "the probe and rendering settings")
-    REPORT = _group("report", "the report's folder and environment")
+
+    LDAP = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.ldap) in C(module_defaults) to give the LDAP connection (O(connection)) and the DCs
+      once for every module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.ldap
+"""
+
+    LDAP_DNS = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.ldap) in C(module_defaults) to give the LDAP connection (O(connection)) and the DNS
+      settings once for every module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.ldap
+      - oob.prep.dns
+"""
+
+    DNS = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.dns) in C(module_defaults) to give the DNS server and its update credentials once for
+      every module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.dns
+"""
+
+    DHCP = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.dhcp) in C(module_defaults) to give the DHCP server's backend settings (O(kea),
+      O(windows), O(tsig)) once for every module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.dhcp
+"""
+
+    AMT = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.amt) in C(module_defaults) to give the AMT credentials and TLS settings once for every
+      module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.amt
+"""
+
+    NETWORK = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.network) in C(module_defaults) to give the probe and rendering settings once for every
+      module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.network
+"""
+
+    REPORT = r"""
+attributes:
+  action_group:
+    description: >-
+      Use C(group/oob.prep.report) in C(module_defaults) to give the report's folder and environment once for
+      every module of the group (meta/runtime.yml).
+    support: full
+    membership:
+      - oob.prep.report
+"""
