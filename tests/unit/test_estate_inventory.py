@@ -150,3 +150,19 @@ def test_the_estate_play_fails_on_a_windows_host_added_by_hand(form):
     out = " ".join(proc.stdout.split())
     assert ("hand01.corp.example.com is in group oob_consoles of the inventory, but the estate does not put it there"
             in out), proc.stdout[-3000:]  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["extra var", "inventory"])
+def test_an_oob_variable_the_estate_does_not_know_is_an_error_naming_it(form, where):
+    """A misspelt estate key (oob_amt_container_path for oob_amt_container.path) or a role's old name never runs to
+    the end silently ignored."""
+    extra = []
+    if where == "extra var":
+        extra = ["-e", '{"oob_amt_container_path": ["AMT Computers"]}']
+    else:
+        (form / "group_vars" / "all" / "typo.yml").write_text("---\noob_amt_containers:\n  path: [AMT Computers]\n")
+    proc = run(str(BIN / "ansible-playbook"), "-i", str(form), "playbooks/estate.yml", *extra)
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    name = "oob_amt_container_path" if where == "extra var" else "oob_amt_containers"
+    assert f"unknown variable(s) {name}: the estate has no such key" in out, proc.stdout[-3000:]
