@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import inspect
 import ipaddress
 import json
 import os
@@ -27,6 +28,7 @@ import sys
 import time
 import warnings
 
+from ansible_collections.oob.prep.plugins.module_utils import oob_amt_scanner_connect, oob_amt_scanner_syn
 from ansible_collections.oob.prep.plugins.module_utils.oob_amt import (
     KNOWN_HEADERS,
     amt_version,
@@ -512,187 +514,8 @@ async def _probe_one(address: str, open_ports: list[int], opts: dict) -> dict:
     return dev
 
 
-# The connect phase of a large scan, run as ``python -c SCANNER`` in one process per CPU (each takes every n-th
-# address): plain non-blocking connects under epoll, no event loop and no task per address. Self-contained (stdlib
-# only) because a module runs from a zip that a child interpreter cannot import from. Prints "address port,port" for
-# each address with an open port.
-SCANNER = r"""
-import collections, errno, json, select, socket, sys, time
-a = json.loads(sys.argv[1])
-ports, timeout, inflight, k, n = a["ports"], a["timeout"], a["inflight"], a["k"], a["n"]
-def addresses():  # the ranges of oob_ipv4.expand_targets: exactly the addresses given, each once
-    i = 0
-    for first, last in a["ranges"]:
-        for addr in range(first, last + 1):
-            if i % n == k:
-                yield socket.inet_ntoa(addr.to_bytes(4, "big"))
-            i += 1
-ep = select.epoll()
-pending, order, left, found = {}, collections.deque(), {}, {}
-out = sys.stdout
-def done(addr, port, ok):
-    if ok:
-        found.setdefault(addr, []).append(port)
-    left[addr] -= 1
-    if not left[addr]:
-        del left[addr]
-        hit = found.pop(addr, None)
-        if hit:
-            out.write(addr + " " + ",".join(str(p) for p in sorted(hit)) + "\n")
-            out.flush()
-it, more = addresses(), True
-while True:
-    while more and len(pending) < inflight:
-        addr = next(it, None)
-        if addr is None:
-            more = False
-            break
-        left[addr] = len(ports)
-        for port in ports:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
-            e = s.connect_ex((addr, port))
-            if e in (errno.EINPROGRESS, errno.EAGAIN):
-                fd = s.fileno()
-                pending[fd] = (s, addr, port)
-                ep.register(fd, select.EPOLLOUT)
-                order.append((time.monotonic() + timeout, fd, s))
-            else:
-                s.close()
-                done(addr, port, e == 0)
-    if not pending:
-        if not more:
-            break
-        continue
-    wait = max(0.0, min(0.05, order[0][0] - time.monotonic())) if order else 0.05
-    for fd, _ev in ep.poll(wait):
-        s, addr, port = pending.pop(fd)
-        ep.unregister(fd)
-        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        s.close()
-        done(addr, port, err == 0)
-    now = time.monotonic()
-    while order and (order[0][1] not in pending or pending[order[0][1]][0] is not order[0][2] or order[0][0] <= now):
-        _deadline, fd, s = order.popleft()
-        entry = pending.get(fd)
-        if entry is not None and entry[0] is s:
-            del pending[fd]
-            ep.unregister(fd)
-            s.close()
-            done(entry[1], entry[2], False)
-"""
-
-
-# The SYN variant (root or CAP_NET_RAW only): one raw socket sends a TCP SYN per address and port and reads the
-# answers (SYN-ACK: open; RST: closed; nothing within the timeout: closed), the way nmap -sS does; the kernel resets
-# the half-open connections itself. No socket per target, so it is several times cheaper than connects. Prints the
-# same lines as SCANNER.
-SYN_SCANNER = r"""
-import array, collections, json, os, random, select, socket, struct, sys, time
-a = json.loads(sys.argv[1])
-ports, timeout, inflight = a["ports"], a["timeout"], max(64, a["inflight"])
-ranges = a["ranges"]  # oob_ipv4.expand_targets: exactly the addresses given, each once
-raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-for opt, size in ((getattr(socket, "SO_RCVBUFFORCE", 33), 32 << 20), (socket.SO_RCVBUF, 32 << 20)):
-    try:
-        raw.setsockopt(socket.SOL_SOCKET, opt, size)
-        break
-    except OSError:
-        pass
-raw.setblocking(False)
-def source(ip):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect((socket.inet_ntoa(ip.to_bytes(4, "big")), 9))
-    src = u.getsockname()[0]
-    u.close()
-    return src
-src = source(ranges[0][0])
-guard = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # holds our source port so no connection gets it
-guard.bind((src, 0))
-sport = guard.getsockname()[1]
-seq = random.getrandbits(32)
-src_b = socket.inet_aton(src)
-# the TCP checksum (RFC 793) of a header where only the destination address and port change: the one's complement
-# sum of everything else once, then two additions per packet
-base = sum(struct.unpack("!HH", src_b)) + 6 + 20 + sport + (seq >> 16) + (seq & 0xFFFF) + (5 << 12 | 0x02) + 64240
-tmpl = bytearray(struct.pack("!HHIIBBHHH", sport, 0, seq, 0, 5 << 4, 0x02, 64240, 0, 0))
-pack_into = struct.pack_into
-pending, order, left, found = {}, collections.deque(), {}, {}
-out = sys.stdout
-ack_ok = (seq + 1) & 0xFFFFFFFF
-def done(ip, port, ok):
-    if ok:
-        found.setdefault(ip, []).append(port)
-    left[ip] -= 1
-    if not left[ip]:
-        del left[ip]
-        hit = found.pop(ip, None)
-        if hit:
-            out.write(socket.inet_ntoa(struct.pack("!I", ip)) + " " + ",".join(map(str, sorted(hit))) + "\n")
-            out.flush()
-def drain():
-    while True:
-        try:
-            pkt = raw.recv(256)
-        except BlockingIOError:
-            return
-        ihl = (pkt[0] & 0x0F) * 4
-        if len(pkt) < ihl + 14:
-            continue
-        tsport, tdport, _s, ack = struct.unpack_from("!HHII", pkt, ihl)
-        if tdport != sport or ack != ack_ok:
-            continue
-        key = (struct.unpack_from("!I", pkt, 12)[0], tsport)
-        if pending.pop(key, None) is None:
-            continue
-        flags = pkt[ihl + 13]
-        done(key[0], key[1], flags & 0x12 == 0x12)
-def expire(now):
-    while order and (order[0][1] not in pending or order[0][0] <= now):
-        _d, key = order.popleft()
-        if pending.pop(key, None) is not None:
-            done(key[0], key[1], False)
-def send(pkt, dst):
-    while True:
-        try:
-            raw.sendto(pkt, (dst, 0))
-            return
-        except (BlockingIOError, OSError) as exc:
-            if getattr(exc, "errno", None) not in (11, 105):  # EAGAIN, ENOBUFS
-                raise
-            select.select([raw], [raw], [], 0.01)
-            drain()
-count = 0
-sendto, ntoa, monotonic = raw.sendto, socket.inet_ntoa, time.monotonic
-for first, last in ranges:
-    for ip in range(first, last + 1):
-        dst = ntoa(ip.to_bytes(4, "big"))
-        left[ip] = len(ports)
-        deadline = monotonic() + timeout
-        part = base + (ip >> 16) + (ip & 0xFFFF)
-        for port in ports:
-            pending[(ip, port)] = deadline
-            order.append((deadline, (ip, port)))
-            c = part + port
-            c = (c >> 16) + (c & 0xFFFF)
-            c = (c >> 16) + (c & 0xFFFF)
-            pack_into("!H", tmpl, 2, port)
-            pack_into("!H", tmpl, 16, ~c & 0xFFFF)
-            try:
-                sendto(tmpl, (dst, 0))
-            except OSError:
-                send(bytes(tmpl), dst)
-        count += 1
-        if count % 64 == 0:
-            drain()
-            while len(pending) >= inflight:
-                select.select([raw], [], [], 0.01)
-                drain()
-                expire(monotonic())
-while pending:
-    select.select([raw], [], [], 0.02)
-    drain()
-    expire(time.monotonic())
-"""
+# The scanners (connect and SYN) are the real Python files oob_amt_scanner_connect.py and oob_amt_scanner_syn.py:
+# imported here (so AnsiballZ packs them, and ruff and coverage see them) and run from their source in children.
 
 
 async def _scan_processes(ranges: list, opts: dict, processes: int, concurrency: int, devices: list, *,
@@ -705,7 +528,7 @@ async def _scan_processes(ranges: list, opts: dict, processes: int, concurrency:
     for k in range(processes):
         args = {"ranges": ranges, "ports": opts["ports"], "timeout": opts["timeout"],
                 "inflight": inflight, "k": k, "n": processes}  # fmt: skip
-        source = SYN_SCANNER if method == "syn" else SCANNER
+        source = inspect.getsource(oob_amt_scanner_syn if method == "syn" else oob_amt_scanner_connect)
         children.append(await asyncio.create_subprocess_exec(sys.executable, "-c", source, json.dumps(args),
                                                              stdout=asyncio.subprocess.PIPE,
                                                              stderr=asyncio.subprocess.PIPE))  # fmt: skip
