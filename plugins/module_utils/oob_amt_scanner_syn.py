@@ -3,7 +3,7 @@
 """The SYN variant (root or CAP_NET_RAW only): one raw socket sends a TCP SYN per address and port and reads the
 answers (SYN-ACK: open; RST: closed; nothing within the timeout: closed), the way nmap -sS does; the kernel resets
 the half-open connections itself. No socket per target, so it is several times cheaper than connects. Prints the
-same lines as SCANNER.
+same lines as the connect scanner (oob_amt_scanner_connect).
 
 Stdlib only: oob_amt_scan runs this file's source as ``python -c`` in a child process (a module runs from a zip that a
 child interpreter cannot import from), with the scan's arguments as JSON in ``sys.argv[1]``. Importing it does
