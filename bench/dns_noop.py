@@ -148,7 +148,7 @@ def playbooks(rec: dict, folder: Path) -> dict[str, Path]:
             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}}  # fmt: skip
     ours = {k: v for k, v in ours_args(rec).items() if v is not None and k not in ("bind_password", "bind_user")}
     tasks = {
-        OURS: {"name": "No-op dns_provision_record", "dns_provision_record": ours},
+        OURS: {"name": "No-op dns_provision_record", "oob.prep.dns_provision_record": ours},
         THEIRS: {"name": "No-op community.general.nsupdate", "community.general.nsupdate": theirs_args(rec)},
         BASELINE: {"name": "ansible-playbook's own cost", "ansible.builtin.ping": {}},
     }

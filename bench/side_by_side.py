@@ -374,9 +374,9 @@ def bench_vs_cg(rec: dict, runs: int, work: Path) -> dict:
             "bind_pw": "{{ vault_oob_ldap_bind_password }}", "validate_certs": True,
             "ca_path": container_args.get("ca_file")}  # fmt: skip
     play = {"hosts": "localhost", "gather_facts": False}
-    ours_tasks = [{"name": "ad_container (no-op)", "ad_container": play_args(container_args)}]
+    ours_tasks = [{"name": "ad_container (no-op)", "oob.prep.ad_container": play_args(container_args)}]
     for i, targs in enumerate(template_args):
-        ours_tasks.append({"name": f"ad_cert_template {i} (no-op)", "ad_cert_template": play_args(targs)})
+        ours_tasks.append({"name": f"ad_cert_template {i} (no-op)", "oob.prep.ad_cert_template": play_args(targs)})
     # The fewest community.general executions for the same checks: ldap_entry for the container (no attributes to
     # compare), ldap_attrs for every other object, its objectClass compared with its attributes.
     classes = {e["dn"]: e["objectClass"] for e in entries}

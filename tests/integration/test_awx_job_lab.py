@@ -22,7 +22,11 @@ def test_remediate_job_artifacts(lab, tmp_path: Path):
         tmp_path / "job",
         ROOT,
         synced_inventory(ROOT / "inventories" / "lab" / "hosts.yml"),
-        extravars={"oob_reports": {"environment": "lab", "dir": str(reports), "keep": 5}},  # the template's
+        # the template's, and where the lab keeps its CAs (the synced inventory is not beside lab/)
+        extravars={
+            "oob_reports": {"environment": "lab", "dir": str(reports), "keep": 5},
+            "lab_state_dir": str(ROOT / "lab" / ".state"),
+        },
         vault_passwords={"lab": password},
         cmdline=("--diff",),  # the template's diff_mode
     )

@@ -24,8 +24,13 @@ MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py"))
 def installed(lab, tmp_path_factory):
     """(environment for a folder outside the repository, that folder)."""
     tmp = tmp_path_factory.mktemp("collection")
+    # everything outside the repository's configuration: with it, ansible-galaxy would find oob.prep already installed
+    # (the repository's own link) and install nothing
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_HOME=str(tmp / "home"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               PATH=f"{BIN}:{os.environ['PATH']}")  # fmt: skip
     build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path",
-                            str(tmp / "build")], capture_output=True, text=True, timeout=300)  # fmt: skip
+                            str(tmp / "build")], capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     assert build.returncode == 0, build.stdout + build.stderr
     [tarball] = (tmp / "build").glob("oob-prep-*.tar.gz")
     with tarfile.open(tarball) as tar:
@@ -34,17 +39,17 @@ def installed(lab, tmp_path_factory):
     assert not [n for n in names if n.split("/")[0] in ("lab", "inventories", ".venv", "collections", "molecule")]
     target = tmp / "installed"
     install = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(target),
-                              "--no-deps"], capture_output=True, text=True, timeout=300)  # fmt: skip
+                              "--no-deps", "--force"], capture_output=True, text=True, timeout=300, cwd=tmp,
+                             env=env)  # fmt: skip
     assert install.returncode == 0, install.stdout + install.stderr
+    assert (target / "ansible_collections" / "oob" / "prep" / "MANIFEST.json").is_file(), install.stdout
     deps = tmp / "deps" / "ansible_collections"
     deps.mkdir(parents=True)
     for namespace in ("ansible", "community", "microsoft"):  # the dependencies, not oob.prep
         (deps / namespace).symlink_to(ROOT / "collections" / "ansible_collections" / namespace)
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_COLLECTIONS_PATH=f"{target}:{tmp / 'deps'}", ANSIBLE_HOME=str(tmp / "home"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PATH=f"{BIN}:{os.environ['PATH']}")  # fmt: skip
+    env["ANSIBLE_COLLECTIONS_PATH"] = f"{target}:{tmp / 'deps'}"
     return env, elsewhere
 
 
