@@ -71,6 +71,7 @@ def test_an_ldap_module_takes_its_connection_from_module_defaults(installed):
     playbook = elsewhere / "pki.yml"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False, "connection": "local",
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},  # the controller's, with ldap3
         "module_defaults": {"group/oob.prep.ldap": {"connection": {
             "tls": "ldaps", "ca_file": str(labconfig.dc_ca_file("lab")), "auth": "simple",
             "bind_user": "Administrator@lab.example", "bind_password": labconfig.ADMIN_PASSWORD}}},
