@@ -323,7 +323,7 @@ def play_args(args: dict) -> dict:
 
 def bench_vs_cg(rec: dict, runs: int, work: Path) -> dict:
     import conftest  # noqa: F401
-    from ansible_collections.oob.prep.plugins.module_utils.oob_cert_template import ATTRIBUTES, BINARY_ATTRIBUTES
+    from ansible_collections.oob.prep.plugins.module_utils.pki.template import ATTRIBUTES, BINARY_ATTRIBUTES
     from labutil import ldaps
 
     calls = ldap_module_args(rec)

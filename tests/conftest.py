@@ -2,8 +2,8 @@
 
 This repository is the collection ``oob.prep``: ``collections/ansible_collections/oob/prep`` links back to it
 (scripts/collections makes the link), so with ``collections/`` on sys.path the plugins import each other as Ansible
-loads them (``from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import ...``), and ``plugins/modules``
-goes on sys.path so a test can ``import ad_container`` and drive its ``main()``.
+loads them (``from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import ...``), and
+``plugins/modules`` goes on sys.path so a test can ``import ad_container`` and drive its ``main()``.
 """
 
 from __future__ import annotations

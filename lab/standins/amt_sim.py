@@ -514,7 +514,9 @@ def _module_utils():
     path = str(ROOT / "collections")  # ansible_collections.oob.prep is this repository (scripts/collections links it)
     if path not in sys.path:
         sys.path.insert(0, path)
-    from ansible_collections.oob.prep.plugins.module_utils import oob_amt_hello, oob_dhcp_client, oob_dhcp_wire
+    from ansible_collections.oob.prep.plugins.module_utils.amt import hello as oob_amt_hello
+    from ansible_collections.oob.prep.plugins.module_utils.dhcp import client as oob_dhcp_client
+    from ansible_collections.oob.prep.plugins.module_utils.dhcp import wire as oob_dhcp_wire
 
     return oob_amt_hello, oob_dhcp_client, oob_dhcp_wire
 

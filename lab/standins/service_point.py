@@ -10,7 +10,7 @@ Each connection is appended to a JSON Lines file when it closes:
 ``{"peer": "203.0.113.11", "peer_port": 40000, "local_port": 9971, "opened": ..., "closed": ..., "data_hex": "...",
 "hello": {...} or null, "hello_error": "..." or null}``
 
-``hello`` is the data parsed as an AMT hello version 3 (``oob_amt_hello.parse``): ``uuid``, ``version``,
+``hello`` is the data parsed as an AMT hello version 3 (``amt.hello.parse``): ``uuid``, ``version``,
 ``retry_count``, ``admin_credentials_set`` and ``hashes`` (``type``, ``name``, ``size``, ``hex``); when the data is
 not a valid hello, ``hello`` is null and ``hello_error`` says why (an empty connection, a port probe, is recorded too).
 """
@@ -27,12 +27,12 @@ try:  # the project's module_utils from the collection oob.prep, which is this r
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "collections"))
-    from ansible_collections.oob.prep.plugins.module_utils.oob_amt_hello import parse as parse_hello
-except ImportError:  # a Python without Ansible: oob_amt_hello is stdlib only, load it from its file
+    from ansible_collections.oob.prep.plugins.module_utils.amt.hello import parse as parse_hello
+except ImportError:  # a Python without Ansible: amt.hello is stdlib only, load it from its file
     import importlib.util
 
     _spec = importlib.util.spec_from_file_location(
-        "oob_amt_hello", Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "oob_amt_hello.py"
+        "amt.hello", Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "amt/hello.py"
     )
     _module = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(_module)

@@ -1,6 +1,6 @@
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by the oob-prep LDAP modules (plugins/module_utils/oob_ldap.py)."""
+"""Connection options shared by the oob-prep LDAP modules (plugins/module_utils/ldap/connection.py)."""
 
 from __future__ import annotations
 

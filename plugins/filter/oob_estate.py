@@ -1,13 +1,13 @@
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether the inventory holds the estate's Windows hosts in their groups, as the inventory plugin oob_estate builds
-them (the same code: module_utils/oob_estate_hosts.py)."""
+them (the same code: module_utils/estate/hosts.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ansible_collections.oob.prep.plugins.module_utils.oob_estate_hosts import estate_hosts, inventory_problems  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.estate.hosts import estate_hosts, inventory_problems  # noqa: E402
 
 
 def oob_estate_inventory_problems(estate: Mapping, groups: Mapping, hostvars: Mapping) -> list[str]:

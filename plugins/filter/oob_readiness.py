@@ -1,13 +1,13 @@
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for the readiness report's plays: a read that could not happen becomes failed rows, and a remediation
-run's outcome (module_utils/oob_readiness.remediation)."""
+run's outcome (module_utils/report/readiness.remediation)."""
 
 from __future__ import annotations
 
 import re
 
-from ansible_collections.oob.prep.plugins.module_utils.oob_readiness import BY_ID, remediation  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.report.readiness import BY_ID, remediation  # noqa: E402
 
 
 def _one(result: dict, rows: list, source: str) -> list[dict]:
@@ -39,7 +39,7 @@ def read_rows(result, rows: list, source: str) -> list[dict]:
 
 
 def remediate_outcome(before: list, after, check_mode: bool = False) -> dict:
-    """oob_readiness.remediation over the requirements of two readiness_report results (``after`` None or a
+    """report.readiness.remediation over the requirements of two readiness_report results (``after`` None or a
     skipped result: no second verify ran)."""
     after_rows = after.get("requirements") if isinstance(after, dict) and not after.get("skipped") else None
     return remediation(before, after_rows, bool(check_mode))

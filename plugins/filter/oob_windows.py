@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.oob.prep.plugins.module_utils import oob_windows_checks as wc  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.windows import checks as wc  # noqa: E402
 
 ROLES = ("service_point", "site_server", "console")
 ROWS = {

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 name: oob_amt
 short_description: Intel AMT computers found on the AMT subnets, as hosts grouped by ConfigMgr support and version
 description:
-  - Runs the discovery of the amt_discovery module (the same engine, plugins/module_utils/oob_amt_scan.py) from the
+  - Runs the discovery of the amt_discovery module (the same engine, plugins/module_utils/amt/scan.py) from the
     controller and adds every device found as a host - named by its FQDN when WS-MAN gave its host and domain name,
     else by its address (C(ansible_host) is always the address).
   - "Host vars: C(amt_address), C(amt_version), C(amt_version_source), C(amt_support_class), C(amt_provisioning_state),
@@ -133,8 +133,8 @@ import threading  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt import major  # noqa: E402
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import discover  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.amt.scan import discover  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.amt.wire import major  # noqa: E402
 
 SCAN_OPTIONS = ("targets", "ports", "timeout", "host_timeout", "concurrency", "processes", "scan_method", "max_targets",
                 "allow_large",

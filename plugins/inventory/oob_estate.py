@@ -57,14 +57,14 @@ from pathlib import Path  # noqa: E402
 import ansible.module_utils  # noqa: E402
 
 # A playbook project's module_utils folder (ansible.cfg module_utils) is merged into ansible.module_utils for modules
-# only; a controller-side plugin puts it on the package's path itself (as oob_amt.py does).
+# only; a controller-side plugin puts it on the package's path itself (as amt/wire.py does).
 _MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
 if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defined]
     ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]
 
 from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable  # noqa: E402
-from ansible_collections.oob.prep.plugins.module_utils.oob_estate_hosts import ESTATE_GROUPS, estate_hosts  # noqa: E402
+from ansible_collections.oob.prep.plugins.module_utils.estate.hosts import ESTATE_GROUPS, estate_hosts  # noqa: E402
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):

@@ -14,7 +14,7 @@ description:
     its publication on enterprise CAs (C(certificateTemplates) of their enrollment service objects).
   - Speaks LDAP to any DC of the forest from the controller (ldap3); no Windows host is needed.
   - Reads everything first (two searches when nothing differs), plans the whole change with one pure planner
-    (module_utils oob_template_plan), shows that plan as the diff (in check mode the diff of a new template is
+    (module_utils pki.template_plan), shows that plan as the diff (in check mode the diff of a new template is
     exactly what a real run then writes), and applies it in an order that a later run can always repair - the OID
     object, the template, its owner and DACL, its publication - then reads it back and fails if the DC does not hold
     what was planned. A missing OID object of an existing template is recreated.
@@ -241,9 +241,7 @@ ldap_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_ad_container import TOKEN_ATTRIBUTE, next_token, read_token
-from ansible_collections.oob.prep.plugins.module_utils.oob_cert_template import SPEC_KEYS, build_template_attributes
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
     LdapError,
@@ -255,14 +253,20 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     read_domain_principals,
     run_ldap_module,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.container_plan import (
+    TOKEN_ATTRIBUTE,
+    next_token,
+    read_token,
+)
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import (
     base_dn_from_dns,
     check_template_name,
     escape_filter_value,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import is_broad
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor
-from ansible_collections.oob.prep.plugins.module_utils.oob_template_plan import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import SecurityDescriptor
+from ansible_collections.oob.prep.plugins.module_utils.pki.checks import is_broad
+from ansible_collections.oob.prep.plugins.module_utils.pki.template import SPEC_KEYS, build_template_attributes
+from ansible_collections.oob.prep.plugins.module_utils.pki.template_plan import (
     ENTERPRISE_ADMINS_RID,
     derived_oid,
     domain_rid_sid,

@@ -218,16 +218,8 @@ containers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_ad_container import (
-    TOKEN_ATTRIBUTE,
-    explicit_sddl_lines,
-    next_token,
-    plan_dacl,
-    protection_ace,
-    read_token,
-)
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import check, summary
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import (
     LdapError,
     check_settings,
     connect,
@@ -238,12 +230,24 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     resolve_principals,
     run_ldap_module,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.container_plan import (
+    TOKEN_ATTRIBUTE,
+    explicit_sddl_lines,
+    next_token,
+    plan_dacl,
+    protection_ace,
+    read_token,
+)
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import (
     base_dn_from_dns,
     container_dn,
     parse_server,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor, plan_owned_aces, sid_to_bytes
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import (
+    SecurityDescriptor,
+    plan_owned_aces,
+    sid_to_bytes,
+)
 
 CLASS_NAMES = {"organizationalunit": "organizationalUnit", "container": "container"}
 

@@ -112,16 +112,16 @@ ldap_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_forest import checks, forest_domains, name, wanted
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import summary
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import (
     check_settings,
     connect,
     domains_argument_spec,
     forest_argument_spec,
     run_ldap_module,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import base_dn_from_dns, escape_filter_value
+from ansible_collections.oob.prep.plugins.module_utils.ldap.forest import checks, forest_domains, name, wanted
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import base_dn_from_dns, escape_filter_value
 
 CROSSREF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
 

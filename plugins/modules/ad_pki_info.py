@@ -84,7 +84,7 @@ attributes:
     description: Nothing changes, so there is nothing to show.
 notes:
   - Escalation rules follow Certipy 5 and go further where it misses paths; the docstring of
-    C(plugins/module_utils/oob_pki_checks.py) gives the exact semantics (ACE evaluation order, object ACEs, the
+    C(plugins/module_utils/pki/checks.py) gives the exact semantics (ACE evaluation order, object ACEs, the
     attributes that count for ESC4).
 """
 
@@ -186,8 +186,8 @@ ldap_operations:
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import check, summary
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import (
     SD_FLAGS_DACL,
     SD_FLAGS_OWNER,
     check_settings,
@@ -197,8 +197,12 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
     merge_connection,
     run_ldap_module,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import base_dn_from_dns
-from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import base_dn_from_dns
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import (
+    SecurityDescriptor,
+    sid_from_bytes,
+)
+from ansible_collections.oob.prep.plugins.module_utils.pki.checks import (
     AUTHENTICATED_USERS,
     EVERYONE,
     HAS_CRYPTOGRAPHY,
@@ -207,7 +211,6 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_pki_checks import (
     enroll_decision,
     evaluate_escalations,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor, sid_from_bytes
 
 PKS = "CN=Public Key Services,CN=Services,CN=Configuration,{forest}"
 PKI_FILTER = "(|(objectClass=pKIEnrollmentService)(objectClass=pKICertificateTemplate))"

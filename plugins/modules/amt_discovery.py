@@ -296,9 +296,9 @@ scan_method:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt import device_checks
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import discover
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.amt.scan import discover
+from ansible_collections.oob.prep.plugins.module_utils.amt.wire import device_checks
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit, summary
 
 
 def argument_spec() -> dict:

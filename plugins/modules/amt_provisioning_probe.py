@@ -16,7 +16,7 @@ description:
     (through the routers, as the device asks); the answer (through a CNAME if there is one) must be an IPv4 address.
   - C(tcp) - a TCP connection to that address on O(port) (the out of band service point's 9971) is opened and closed;
     refused and filtered are told apart.
-  - C(hello) - only with O(send_hello) - a hello version 3 (the published layout, module_utils C(oob_amt_hello)) is
+  - C(hello) - only with O(send_hello) - a hello version 3 (the published layout, module_utils C(amt.hello)) is
     sent in one write, as a device does. Off by default, because a real service point starts provisioning on it.
   - Read-only by default. Each hop is also a check row (ids C(amt.path.dhcp), C(.dns), C(.tcp), C(.hello)); a hop
     after a broken one is skipped, naming it. The module fails only on bad input or when it cannot run at all (not
@@ -141,10 +141,10 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt_hello import build as build_hello
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_client import DhcpProbeError, interface_info, probe
-from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import dns_name, ipv4
+from ansible_collections.oob.prep.plugins.module_utils.amt.hello import build as build_hello
+from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.client import DhcpProbeError, interface_info, probe
+from ansible_collections.oob.prep.plugins.module_utils.network.ipv4 import dns_name, ipv4
 
 try:
     import dns.exception

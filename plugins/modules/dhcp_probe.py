@@ -257,9 +257,9 @@ warned_checks:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_client import DhcpProbeError, probe
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_wire import encode_name
+from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.client import DhcpProbeError, probe
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.wire import encode_name
 
 ROW_SCOPE = "dhcp_active_scope"
 ROW_OPTIONS = "dhcp_options_006_015_ddns"

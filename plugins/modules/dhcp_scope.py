@@ -98,8 +98,8 @@ config_hash:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.scope import (
     OobDhcpError,
     argument_spec,
     config_hash,

@@ -232,8 +232,8 @@ ldap_operations:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import (
     HAS_DNSPYTHON,
     DnsError,
     Rfc2136,
@@ -243,14 +243,14 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
     rrsets_from_answer,
     zone_allow_update,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import (
     LdapError,
     check_settings,
     connect,
     ldap_argument_spec,
     merge_connection,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import (
     base_dn_from_dns,
     escape_filter_value,
     parse_server,

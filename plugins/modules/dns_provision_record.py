@@ -171,8 +171,8 @@ dns_operations:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import (
     HAS_DNSPYTHON,
     TSIG_ALGORITHMS,
     DnsError,
@@ -184,9 +184,9 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_dns import (
     plan_record,
     rrsets_from_answer,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import KerberosError
-from ansible_collections.oob.prep.plugins.module_utils.oob_kerberos import credentials as kerberos_credentials
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import parse_server
+from ansible_collections.oob.prep.plugins.module_utils.ldap.kerberos import KerberosError
+from ansible_collections.oob.prep.plugins.module_utils.ldap.kerberos import credentials as kerberos_credentials
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import parse_server
 
 
 def argument_spec() -> dict:

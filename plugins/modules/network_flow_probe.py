@@ -307,8 +307,8 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import check, run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.network.ipv4 import (
     check_address,
     check_network,
     expand_targets,
@@ -316,8 +316,8 @@ from ansible_collections.oob.prep.plugins.module_utils.oob_ipv4 import (
     range_count,
     target_range,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_port_matrix import check_port, probe_targets
-from ansible_collections.oob.prep.plugins.module_utils.oob_probe_answer import (
+from ansible_collections.oob.prep.plugins.module_utils.network.port_matrix import check_port, probe_targets
+from ansible_collections.oob.prep.plugins.module_utils.network.probe_answer import (
     DESTINATION,
     FIREWALL,
     NOBODY,
@@ -368,7 +368,7 @@ def argument_spec() -> dict:
 
 
 def matrix_flows(m: dict) -> list[dict]:
-    """The matrix's TCP flows from role ``m['source']`` (oob_port_matrix.probe_targets), an AMT subnet destination
+    """The matrix's TCP flows from role ``m['source']`` (network.port_matrix.probe_targets), an AMT subnet destination
     replaced by the given AMT computers inside it, and each closed port on the same destinations."""
     estate = {"service_point": m["service_point"], "consoles": m["consoles"], "amt_subnets": m["amt_subnets"]}
     nets = [check_network(n, f"matrix.amt_subnets[{i}]") for i, n in enumerate(m["amt_subnets"])]
@@ -407,7 +407,7 @@ def targets(p: dict) -> list[dict]:
     if not wanted and not p["destinations"]:
         raise ValueError("nothing to probe: give flows, matrix, or destinations and ports")
     # each flow's destination, and the destinations list as one set: exactly the addresses given, each once
-    # (oob_ipv4.expand_targets: an address or /32 is probed, a subnet's network and broadcast addresses are not)
+    # (network.ipv4.expand_targets: an address or /32 is probed, a subnet's network and broadcast addresses are not)
     groups = [(item[:-1], [target_range(item[1], f"{item[-1]}: dest")]) for item in wanted]
     if p["destinations"]:
         ranges = expand_targets(p["destinations"], "destinations")
@@ -504,12 +504,12 @@ async def _all(items: list[dict], timeout: float, concurrency: int, source: str 
 def probe(items: list[dict], timeout: float = 1.0, concurrency: int = 256, source: str | None = None,
           sniffer=None) -> list[dict]:  # fmt: skip
     """Connect to every target, at most ``concurrency`` at a time; results in the order of ``items``. With a
-    ``sniffer`` (oob_probe_answer.Sniffer) each result says who answered (answer_of)."""
+    ``sniffer`` (network.probe_answer.Sniffer) each result says who answered (answer_of)."""
     return asyncio.run(_all(items, timeout, concurrency, source, sniffer))
 
 
 def answer_of(results: list[dict], sniffer) -> None:
-    """Add to each result who answered it (oob_probe_answer.classify): reason, answered_by, answers, evidence. The
+    """Add to each result who answered it (network.probe_answer.classify): reason, answered_by, answers, evidence. The
     TTL of a SYN-ACK from a destination is the reference for every other answer in its name."""
     sniffed = sniffer is not None
     reference: dict[str, int] = {}

@@ -10,7 +10,7 @@ short_description: Render the out of band management port matrix into firewall a
 description:
   - The seed asks that "intervening network devices such as routers and firewalls must allow the traffic associated
     with out of band management activity" and lists its ports. This module renders that list (the port matrix of
-    module_utils C(oob_port_matrix), the only place a port number is written) with the estate's addresses into the
+    module_utils C(network.port_matrix), the only place a port number is written) with the estate's addresses into the
     rules of each platform in O(formats), and writes one file per platform into O(dest_dir) for the network team or
     for the module nft_table.
   - "Flows: AMT subnets to the service point TCP 9971 (provisioning); service point to AMT TCP 16992 (discovery) and
@@ -304,8 +304,8 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.oob_port_matrix import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.network.port_matrix import (
     DENY,
     ESTATE_KEYS,
     FORMATS,

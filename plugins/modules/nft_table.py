@@ -112,8 +112,8 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.oob_nft import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.network.nft import (
     FAMILIES,
     PREAMBLE_LINES,
     check_content,

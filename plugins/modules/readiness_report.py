@@ -130,15 +130,15 @@ import tempfile
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.oob_checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.oob_readiness import (
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
+from ansible_collections.oob.prep.plugins.module_utils.report.html import to_html
+from ansible_collections.oob.prep.plugins.module_utils.report.readiness import (
     document,
     results,
     summary_lines,
     to_json,
     to_junit,
 )
-from ansible_collections.oob.prep.plugins.module_utils.oob_readiness_html import to_html
 
 NAMES = {"json": "readiness.json", "junit": "readiness.junit.xml", "html": "readiness.html", "summary": "summary.txt"}
 STAMP = "%Y%m%dT%H%M%SZ"

@@ -125,7 +125,7 @@ def test_bad_input_is_refused_before_any_io(run_module):
     ['Comma, Plus+ Quote" Back\\slash', "*Star (paren) ;<semi>=", "#hash first"],
 )
 def test_special_characters_in_names(run_module, admin, name):
-    from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import escape_dn_value
+    from ansible_collections.oob.prep.plugins.module_utils.ldap.names import escape_dn_value
 
     dn = f"OU={escape_dn_value(name)},{BASE}"
     try:
@@ -141,6 +141,6 @@ def test_special_characters_in_names(run_module, admin, name):
 
 
 def _filter(value):
-    from ansible_collections.oob.prep.plugins.module_utils.oob_ldap_names import escape_filter_value
+    from ansible_collections.oob.prep.plugins.module_utils.ldap.names import escape_filter_value
 
     return escape_filter_value(value)

@@ -7,8 +7,8 @@ import uuid
 
 import ad_container
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils import oob_ldap
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap import connection as oob_ldap
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import (
     ACCESS_ALLOWED,
     FULL_CONTROL,
     Ace,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import SecurityDescriptor
 from labutil import ROOT, highest_usn, labconfig
 from ldap3 import MODIFY_DELETE, SUBTREE
 from ldap3.protocol.microsoft import security_descriptor_control

@@ -15,8 +15,8 @@ import uuid
 
 import ad_pki_info
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils import oob_pki_checks
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import Ace, SecurityDescriptor
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import Ace, SecurityDescriptor
+from ansible_collections.oob.prep.plugins.module_utils.pki import checks as oob_pki_checks
 from labutil import labconfig
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.protocol.formatters.formatters import format_sid

@@ -8,7 +8,7 @@ import uuid
 import ad_cert_template
 import ad_pki_info
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import (
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import (
     ACCESS_ALLOWED_OBJECT,
     CONTROL_ACCESS,
     Ace,

@@ -144,7 +144,7 @@ def test_missing_requirement_is_reported():
     required = {canonicalize_name(r.name) for r in requirement_lines(ROOT / ee_definition()["dependencies"]["python"])}
     problems = missing_distributions(imports, required - {"ldap3"})
     assert len(problems) == 1
-    assert problems[0].startswith("ldap3 (imported by plugins/module_utils/oob_ldap.py)")
+    assert problems[0].startswith("ldap3 (imported by plugins/module_utils/ldap/connection.py)")
 
 
 def test_python_requirements_match_the_projects_ranges():

@@ -238,7 +238,7 @@ FAKE_SERVERS = r"""
 import socket, struct, sys, threading
 sys.path.insert(0, sys.argv[1])  # the collections folder: ansible_collections.oob.prep is this repository
 import dns.message, dns.rrset
-from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_wire as w
+from ansible_collections.oob.prep.plugins.module_utils.dhcp import wire as w
 
 SERVER, CLIENT, DOMAIN, IFACE = "192.0.2.1", "192.0.2.50", "sim.example", sys.argv[2]
 ip = socket.inet_aton

@@ -1,5 +1,5 @@
 """The header forms, nonces and TLS of real AMT firmware (issue 20), served by the simulator (lab/standins/amt_sim.py)
-on 127.0.4.x loopback addresses and read by the discovery engine (oob_amt_scan.discover), as the module and the
+on 127.0.4.x loopback addresses and read by the discovery engine (amt.scan.discover), as the module and the
 inventory plugin run it. Loopback only: no lab, no namespace.
 
 The expected values come from the published records the forms were taken from, not from the engine's tables:
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import discover
+from ansible_collections.oob.prep.plugins.module_utils.amt.scan import discover
 
 ROOT = Path(__file__).resolve().parents[3]
 SIM = ROOT / "lab" / "standins" / "amt_sim.py"

@@ -14,7 +14,7 @@ from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultLib, VaultSecret, VaultSecretsContext
 from ansible.plugins.loader import inventory_loader
-from ansible_collections.oob.prep.plugins.module_utils.oob_estate_hosts import estate_hosts, inventory_problems
+from ansible_collections.oob.prep.plugins.module_utils.estate.hosts import estate_hosts, inventory_problems
 
 ROOT = Path(__file__).resolve().parents[4]
 inventory_loader.add_directory(str(ROOT / "plugins" / "inventory"))

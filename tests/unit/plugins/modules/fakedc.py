@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 import ldap3
-from ansible_collections.oob.prep.plugins.module_utils import oob_ldap
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import SecurityDescriptor
+from ansible_collections.oob.prep.plugins.module_utils.ldap import connection as oob_ldap
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import SecurityDescriptor
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UNIT_FIXTURES = Path(__file__).parents[1] / "module_utils" / "fixtures"

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import ad_cert_template
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import ACCESS_ALLOWED, Ace, sid_from_bytes
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import (
+    ACCESS_ALLOWED,
+    Ace,
+    sid_from_bytes,
+)
 from fakedc import PKS, FakeDC, captured
 
 CA_DN = f"CN=LAB-CA,CN=Enrollment Services,{PKS}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ad_container
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import LDAP_DEFAULTS, LdapError
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import LDAP_DEFAULTS, LdapError
 
 BASE_ARGS = {
     "domains": [{"dns_name": "lab.example", "servers": ["dc1.lab.example"]}],

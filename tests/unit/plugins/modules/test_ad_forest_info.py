@@ -9,7 +9,7 @@ import re
 
 import ad_forest_info
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import LdapError
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import LdapError
 
 PARTITIONS = "CN=Partitions,CN=Configuration,DC=contoso,DC=com"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import amt_discovery
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt_scan import raw_allowed
+from ansible_collections.oob.prep.plugins.module_utils.amt.scan import raw_allowed
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

@@ -9,8 +9,8 @@ import struct
 
 import dhcp_probe
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_client import DhcpProbeError
-from ansible_collections.oob.prep.plugins.module_utils.oob_dhcp_wire import parse
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.client import DhcpProbeError
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.wire import parse
 
 MAC = "52:54:00:12:34:56"
 XID = 0x0BADCAFE

@@ -134,7 +134,7 @@ WIN_SCOPE = {"network": "192.168.100.0/23", "dns_servers": ["192.168.100.10"], "
 def winrm(monkeypatch):
     """Scripts sent to the 'server'; the first answer is Scope01 as captured (no 006/015 at scope level, DNS updates
     Always but not for older clients), every later one an apply script's success."""
-    from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_windows
+    from ansible_collections.oob.prep.plugins.module_utils.dhcp import windows as oob_dhcp_windows
 
     sent = []
     read = (WIN_FIXTURES / "transcribed_cmdlets_read_real_values.json").read_text()
@@ -220,7 +220,7 @@ class FakeWindowsDhcp:
 
 @pytest.fixture()
 def windows_dhcp(monkeypatch):
-    from ansible_collections.oob.prep.plugins.module_utils import oob_dhcp_windows
+    from ansible_collections.oob.prep.plugins.module_utils.dhcp import windows as oob_dhcp_windows
 
     fake = FakeWindowsDhcp(json.loads((WIN_FIXTURES / "transcribed_cmdlets_read_real_values.json").read_text()))
     monkeypatch.setattr(oob_dhcp_windows, "winrm_runner", lambda *a, **k: fake)

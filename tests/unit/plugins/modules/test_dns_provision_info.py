@@ -7,8 +7,8 @@ import struct
 
 import dns_provision_info
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_dns import DnsError
-from ansible_collections.oob.prep.plugins.module_utils.oob_ldap import LdapError
+from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import DnsError
+from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import LdapError
 
 LAB_DC = "198.51.100.10"
 DC2 = "198.51.100.11"

@@ -13,7 +13,7 @@ from pathlib import Path
 import network_flow_probe
 import nft_table
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_port_matrix import render
+from ansible_collections.oob.prep.plugins.module_utils.network.port_matrix import render
 from netns_topology import Namespaces, inside, need_root, routed, sh
 
 GOLDEN = Path(__file__).resolve().parents[1] / "module_utils" / "fixtures" / "port_matrix"

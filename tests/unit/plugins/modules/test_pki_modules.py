@@ -10,8 +10,12 @@ import ad_cert_template
 import ad_pki_info
 import pytest
 import yaml
-from ansible_collections.oob.prep.plugins.module_utils.oob_sd import Ace, SecurityDescriptor, sid_to_bytes
-from ansible_collections.oob.prep.plugins.module_utils.oob_template_plan import enroll_aces
+from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor import (
+    Ace,
+    SecurityDescriptor,
+    sid_to_bytes,
+)
+from ansible_collections.oob.prep.plugins.module_utils.pki.template_plan import enroll_aces
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

@@ -11,8 +11,8 @@ from __future__ import annotations
 import ad_container
 import amt_discovery
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.oob_amt import device_checks
-from ansible_collections.oob.prep.plugins.module_utils.oob_readiness import BY_ID
+from ansible_collections.oob.prep.plugins.module_utils.amt.wire import device_checks
+from ansible_collections.oob.prep.plugins.module_utils.report.readiness import BY_ID
 from test_ad_container import args
 from test_amt_discovery import Fakes, _loopback_ok, amt_handler
 
