@@ -87,7 +87,8 @@ lint: lab-deps
 	yamllint -s .
 	ruff check .
 	ruff format --check .
-	shellcheck -S warning scripts/bootstrap scripts/bootstrap-lab scripts/test scripts/sanity scripts/collections \
+	shellcheck -S warning scripts/bootstrap scripts/bootstrap-lab scripts/test scripts/sanity scripts/units \
+		scripts/collections \
 		scripts/check-docs scripts/verify scripts/remediate .ci/run
 	ansible-lint
 	ansible-playbook -i inventories/lab $(LAB_VAULT) --syntax-check playbooks/site.yml
@@ -102,8 +103,10 @@ ee: lab-deps
 	ansible-builder create -f execution-environment.yml -c .cache/ee --output-filename Containerfile
 	OOB_EE_CONTEXT=$(CURDIR)/.cache/ee pytest -q -rs tests/unit/test_execution_environment.py
 
+# ansible-test units in the collection layout (scripts/units; JUnit XML in reports/junit-unit-*.xml). Quicker while
+# editing, in place: pytest -q tests/unit
 unit: lab-deps
-	pytest -q -rs --junitxml=reports/junit-unit.xml tests/unit
+	scripts/units
 
 integration: lab-up
 	pytest -q -rs --junitxml=reports/junit-integration.xml tests/integration

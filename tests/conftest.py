@@ -8,7 +8,11 @@ loads them (``from ansible_collections.oob.prep.plugins.module_utils.ldap.connec
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,9 +20,13 @@ import pytest
 from ansible.module_utils import basic
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "collections"))
+# ansible-test units (scripts/units) runs these tests in a copy laid out as ansible_collections/oob/prep/
+IN_COLLECTION_LAYOUT = ROOT.parent.name == "oob" and ROOT.parents[1].name == "ansible_collections"
+sys.path.insert(0, str(ROOT.parents[2] if IN_COLLECTION_LAYOUT else ROOT / "collections"))
 sys.path.insert(0, str(ROOT / "plugins" / "modules"))
-if not (ROOT / "collections" / "ansible_collections" / "oob" / "prep" / "galaxy.yml").exists():
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "plugins" / "modules"))  # the test doubles: fakedc, fakekea, ...
+LINKED = (ROOT / "collections" / "ansible_collections" / "oob" / "prep" / "galaxy.yml").exists()
+if not IN_COLLECTION_LAYOUT and not LINKED:
     raise SystemExit(
         "collections/ansible_collections/oob/prep does not link to this repository: run scripts/collections"
     )
@@ -68,3 +76,37 @@ def run_module(monkeypatch):
         raise AssertionError("the module returned without exit_json or fail_json")
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collections_for_subprocesses():
+    """Under ansible-test units, ANSIBLE_COLLECTIONS_PATH names the bare collection tree; the playbooks and commands a
+    test runs need the project's collections/ (oob.prep and the collections it uses), as in a checkout. Set per worker,
+    after ansible-test's collection loader is in place (changing it before that would move the collection's path)."""
+    if not IN_COLLECTION_LAYOUT:
+        yield
+        return
+    old = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(ROOT / "collections")
+    yield
+    if old is None:
+        os.environ.pop("ANSIBLE_COLLECTIONS_PATH", None)
+    else:
+        os.environ["ANSIBLE_COLLECTIONS_PATH"] = old
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the process that started it ends
+
+
+@pytest.fixture(scope="session")
+def child_process():
+    """subprocess.Popen for a long-running helper (a simulator) that ends with the test process that started it.
+    ansible-test units runs each test in a fork that exits without tearing down module fixtures: without this, each
+    test would leave its simulator running, holding its addresses."""
+
+    def start(cmd: list[str], **kwargs) -> subprocess.Popen:
+        return subprocess.Popen(cmd, preexec_fn=_die_with_parent, **kwargs)  # noqa: PLW1509 - prctl only
+
+    return start

@@ -57,7 +57,7 @@ from pathlib import Path  # noqa: E402
 import ansible.module_utils  # noqa: E402
 
 # A playbook project's module_utils folder (ansible.cfg module_utils) is merged into ansible.module_utils for modules
-# only; a controller-side plugin puts it on the package's path itself (as amt/wire.py does).
+# only; a controller-side plugin puts it on the package's path itself (as oob_amt.py does).
 _MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
 if _MODULE_UTILS not in ansible.module_utils.__path__:  # type: ignore[attr-defined]
     ansible.module_utils.__path__.append(_MODULE_UTILS)  # type: ignore[attr-defined]

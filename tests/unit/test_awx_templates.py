@@ -346,7 +346,7 @@ def plugin_options() -> set[str]:
     from ansible.plugins.doc_fragments.constructed import ModuleDocFragment as Constructed
     from ansible.plugins.doc_fragments.inventory_cache import ModuleDocFragment as Cache
 
-    source = (ROOT / "plugins/inventory/amt/wire.py").read_text()
+    source = (ROOT / "plugins/inventory/oob_amt.py").read_text()
     documentation = re.search(r'DOCUMENTATION = r"""(.*?)"""', source, re.S).group(1)
     options = set(yaml.safe_load(documentation)["options"])
     for fragment in (Constructed, Cache):

@@ -58,7 +58,7 @@ PULL = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
+def sim(tmp_path_factory, child_process):
     sys.path.insert(0, str(SIM.parent))
     import amt_sim
 
@@ -77,7 +77,7 @@ def sim(tmp_path_factory):
     ]  # fmt: skip
     config = folder / "devices.json"
     config.write_text(json.dumps({"defaults": {"password": PASSWORD}, "devices": devices}))
-    proc = subprocess.Popen([sys.executable, str(SIM), "--config", str(config)], stdout=subprocess.PIPE, text=True)
+    proc = child_process([sys.executable, str(SIM), "--config", str(config)], stdout=subprocess.PIPE, text=True)
     ready = json.loads(proc.stdout.readline())
     assert ready["event"] == "ready" and ready["devices"] == 5 and ready["listeners"] == 6
     yield {"addr": addr, "ca": str(folder / "amt-sim-ca.pem"), "cert": cert}

@@ -11,6 +11,7 @@ detection (the product name with no version), the notes' ConfigMgr bounds (nativ
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,6 @@ from ansible_collections.oob.prep.plugins.module_utils.amt.scan import discover
 ROOT = Path(__file__).resolve().parents[3]
 SIM = ROOT / "lab" / "standins" / "amt_sim.py"
 PASSWORD = "Sim-Forms-Pw1!"
-NET = "127.0.4."
 DEVICES = {
     1: {"version": "11.8.50.3425", "header_variant": "full", "chunked": True},
     2: {"version": "6.2.10", "header_variant": "unversioned"},
@@ -34,7 +34,9 @@ DEVICES = {
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
+def sim(tmp_path_factory, child_process):
+    global NET  # noqa: PLW0603 - a fresh /24 per simulator: runs side by side (and forked tests) never share one
+    NET = f"127.{random.randint(100, 250)}.{random.randint(0, 250)}."  # noqa: S311
     sys.path.insert(0, str(SIM.parent))
     import amt_sim
 
@@ -44,7 +46,7 @@ def sim(tmp_path_factory):
     devices[-1]["tls"] = {"cert": cert.name, "key": key.name, "legacy": True}
     config = folder / "devices.json"
     config.write_text(json.dumps({"defaults": {"password": PASSWORD}, "devices": devices}))
-    proc = subprocess.Popen([sys.executable, str(SIM), "--config", str(config)], stdout=subprocess.PIPE, text=True)
+    proc = child_process([sys.executable, str(SIM), "--config", str(config)], stdout=subprocess.PIPE, text=True)
     try:
         ready = json.loads(proc.stdout.readline())
         assert ready["event"] == "ready" and ready["devices"] == len(DEVICES), ready
