@@ -172,18 +172,13 @@ dns_operations:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import (
-    HAS_DNSPYTHON,
-    TSIG_ALGORITHMS,
+from ansible_collections.oob.prep.plugins.module_utils.dns.plan import (
     DnsError,
-    Rfc2136,
-    check_fqdn,
-    check_ipv4,
-    check_label,
-    check_tsig_secret,
     plan_record,
+    record_from_params,
     rrsets_from_answer,
 )
+from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import HAS_DNSPYTHON, TSIG_ALGORITHMS, Rfc2136
 from ansible_collections.oob.prep.plugins.module_utils.ldap.kerberos import KerberosError
 from ansible_collections.oob.prep.plugins.module_utils.ldap.kerberos import credentials as kerberos_credentials
 from ansible_collections.oob.prep.plugins.module_utils.ldap.names import parse_server
@@ -210,34 +205,6 @@ def argument_spec() -> dict:
     )
 
 
-def validate(p: dict) -> dict:
-    """Every input check that needs no network; returns the wanted record's common part."""
-    if not p["suffixes"]:
-        raise ValueError("suffixes must list at least one AMT DNS suffix")
-    label = check_label(p["record_name"], "record_name")
-    if p["type"] == "CNAME":
-        if not p.get("target"):
-            raise ValueError("type=CNAME needs target: the out of band service point's FQDN")
-        value = check_fqdn(p["target"], "target")
-    else:
-        if not p.get("ipv4"):
-            raise ValueError("type=A needs ipv4: the out of band service point's IPv4 address")
-        value = check_ipv4(p["ipv4"], "ipv4")
-    if not 0 <= p["ttl"] <= 2147483647:
-        raise ValueError(f"ttl must be 0 to 2147483647 seconds, not {p['ttl']}")
-    if p["auth"] == "tsig":
-        if not (p.get("tsig_key_name") and p.get("tsig_key_secret")):
-            raise ValueError("auth=tsig needs tsig_key_name and tsig_key_secret")
-        check_fqdn(p["tsig_key_name"], "tsig_key_name")
-        check_tsig_secret(p["tsig_key_secret"])
-    if p["timeout"] <= 0:
-        raise ValueError("timeout must be a positive number of seconds")
-    suffixes = [check_fqdn(s, "suffix") for s in p["suffixes"]]
-    if len(set(suffixes)) != len(suffixes):
-        raise ValueError(f"a suffix is listed twice: {suffixes}")
-    return {"label": label, "value": value, "suffixes": suffixes}
-
-
 def credentials(p: dict):
     """In-memory Kerberos credentials from bind_user/bind_password, or None for the ccache."""
     if p["auth"] != "gss-tsig" or not (p.get("bind_user") and p.get("bind_password")):
@@ -252,7 +219,7 @@ def run(module) -> dict:
     p = module.params
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"))
-    common = validate(p)
+    common = record_from_params(p)
     if p["auth"] == "none":
         module.warn("auth=none: the update is not signed; a zone that takes it lets anyone on the network point "
                     "ProvisionServer elsewhere")  # fmt: skip

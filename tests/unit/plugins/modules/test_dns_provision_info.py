@@ -7,7 +7,8 @@ import struct
 
 import dns_provision_info
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import DnsError
+from ansible_collections.oob.prep.plugins.module_utils.dns import lookup
+from ansible_collections.oob.prep.plugins.module_utils.dns.plan import DnsError
 from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import LdapError
 
 LAB_DC = "198.51.100.10"
@@ -134,7 +135,7 @@ def world(monkeypatch):
     FakeServer.world = {LAB_DC: {"zones": {"lab.example": lab_zone(), "100.51.198.in-addr.arpa": reverse_zone()}}}
     FakeServer.made, FakeSession.made = [], []
     FakeSession.entries = {zone_dn("lab.example"): {"dnsproperty": [dns_property(2)]}}
-    monkeypatch.setattr(dns_provision_info, "Rfc2136", FakeServer)
+    monkeypatch.setattr(lookup, "Rfc2136", FakeServer)  # the adapter the reader (dns.lookup.Dns) makes
     monkeypatch.setattr(dns_provision_info, "connect", FakeSession)
     return FakeServer.world
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dns_provision_record
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import DnsError, Rfc2136
+from ansible_collections.oob.prep.plugins.module_utils.dns.plan import DnsError
+from ansible_collections.oob.prep.plugins.module_utils.dns.rfc2136 import Rfc2136
 
 
 class FakeServer:
