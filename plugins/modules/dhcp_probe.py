@@ -254,18 +254,15 @@ warned_checks:
   elements: dict
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit, summary
 from ansible_collections.oob.prep.plugins.module_utils.dhcp.client import DhcpProbeError, probe
-from ansible_collections.oob.prep.plugins.module_utils.dhcp.wire import encode_name
-
-ROW_SCOPE = "dhcp_active_scope"
-ROW_OPTIONS = "dhcp_options_006_015_ddns"
-ROW_IPV4 = "ipv4_only"
-ROW_DOT1X = "dot1x"
-MAX_TIMEOUT = 300
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.probe_checks import (
+    answer_row,
+    option_checks,
+    sent_summary,
+    validate,
+)
 
 
 def argument_spec() -> dict:
@@ -279,117 +276,6 @@ def argument_spec() -> dict:
     )  # fmt: skip
 
 
-def _domain(name: str) -> str:
-    return str(name).strip().rstrip(".").lower()
-
-
-def validate(p: dict) -> dict:
-    """The probe's input, checked; ValueError names the option to fix."""
-    if not p["interface"] or not p["interface"].strip():
-        raise ValueError("interface must name the interface in the AMT subnet (e.g. eth0)")
-    if not 0 < p["timeout"] <= MAX_TIMEOUT:
-        raise ValueError(f"timeout must be more than 0 and at most {MAX_TIMEOUT} seconds, not {p['timeout']}")
-    hostname = p["hostname"]
-    if hostname is not None:
-        try:
-            encode_name(hostname)
-        except ValueError as exc:
-            raise ValueError(f"hostname: {exc}") from None
-    expect = p["expect"]
-    if expect is not None:
-        if expect["dns_servers"] is None and expect["domain_name"] is None:
-            raise ValueError("expect needs dns_servers (option 006), domain_name (option 015), or both")
-        for address in expect["dns_servers"] or []:
-            try:
-                ipaddress.IPv4Address(address)
-            except ValueError:
-                raise ValueError(f"expect.dns_servers: not an IPv4 address: {address!r} (option 006 holds IPv4 "
-                                 "addresses)") from None  # fmt: skip
-        if expect["dns_servers"] == []:
-            raise ValueError("expect.dns_servers is empty: give the DNS servers option 006 must hold")
-        if expect["domain_name"] is not None and not _domain(expect["domain_name"]):
-            raise ValueError("expect.domain_name is empty: give the AMT devices' DNS suffix option 015 must hold")
-    return {"expect": expect, "hostname": hostname}
-
-
-def _unset(address: str) -> str | None:
-    return None if address == "0.0.0.0" else address
-
-
-def answer_row(answer: dict) -> dict:
-    """What the module returns of one parsed answer."""
-    options = answer["options"]
-    return {
-        "server_id": answer["server_id"],
-        "message_type": answer["message_type"],
-        "source": answer["source"],
-        "relay": _unset(answer["giaddr"]),
-        "offered_address": _unset(answer["yiaddr"]),
-        "subnet_mask": options.get(1),
-        "routers": options.get(3),
-        "dns_servers": options.get(6),
-        "domain_name": options.get(15),
-        "client_fqdn": options.get(81),
-        "lease_time": options.get(51),
-        "options": {str(code): value for code, value in options.items()},
-        "elapsed_ms": round(answer["elapsed"] * 1000, 3),
-    }
-
-
-def _who(row: dict) -> str:
-    how = f"through relay {row['relay']}" if row["relay"] else f"from {row['source']}"
-    return f"server {row['server_id'] or '(no server id, ' + row['source'] + ')'} ({row['message_type']} {how})"
-
-
-def option_checks(rows: list[dict], expect: dict, sent: str) -> list[dict]:
-    """dhcp.answer, then dhcp.option_006 and dhcp.option_015 over every answer (each must offer what is expected:
-    a device takes whichever offer comes first)."""
-    if not rows:
-        checks = [check("dhcp.answer", ROW_SCOPE, "fail", f"no DHCP server answered {sent}",
-                        "check that the AMT subnet has an active scope on a DHCP server and, when the server is on "
-                        "another subnet, that the subnet's router relays DHCP to it (ip helper-address / DHCP relay "
-                        "agent)")]  # fmt: skip
-        for code, key in (("006", "dns_servers"), ("015", "domain_name")):
-            if expect[key] is not None:
-                checks.append(check(f"dhcp.option_{code}", ROW_OPTIONS, "skip",
-                                    f"option {code} cannot be checked: no answer (see dhcp.answer)",
-                                    "see the failed check named"))  # fmt: skip
-        checks += [check(cid, row, "skip", "no DHCP answer to tell it from (see dhcp.answer)", "see dhcp.answer")
-                   for cid, row in (("dhcp.ipv4", ROW_IPV4), ("dhcp.no_dot1x", ROW_DOT1X))]  # fmt: skip
-        return checks
-    offered = "; ".join(f"{_who(r)} offered {r['offered_address'] or 'no address'}" for r in rows)
-    checks = [
-        check("dhcp.answer", ROW_SCOPE, "pass", f"{len(rows)} answer(s) to {sent}: {offered}"),
-        check("dhcp.ipv4", ROW_IPV4, "pass", f"the AMT subnet is served over IPv4 (DHCPv4): {offered}"),
-        check("dhcp.no_dot1x", ROW_DOT1X, "pass", f"the probe's port got DHCP answers without 802.1X "
-              f"authentication, so it does not enforce 802.1X (such a port forwards nothing before it): {offered}"),
-    ]  # fmt: skip
-    servers = ", ".join(dict.fromkeys(r["server_id"] or r["source"] for r in rows))
-    if expect["dns_servers"] is not None:
-        want = list(expect["dns_servers"])
-        said, ok = [], True
-        for r in rows:
-            got = r["dns_servers"]
-            ok = ok and got == want
-            said.append(f"{_who(r)} offered option 006 {', '.join(got)}" if got else f"{_who(r)}: no option 006")
-        evidence = "; ".join(said) + ("" if ok else f"; expected {', '.join(want)}")
-        checks.append(check("dhcp.option_006", ROW_OPTIONS, ok, evidence,
-                            f"set scope option 006 (DNS Servers) of the AMT subnet's scope on {servers} to "
-                            f"{', '.join(want)}, in this order"))  # fmt: skip
-    if expect["domain_name"] is not None:
-        want_name = _domain(expect["domain_name"])
-        said, ok = [], True
-        for r in rows:
-            got = r["domain_name"]
-            ok = ok and got is not None and _domain(got) == want_name
-            said.append(f"{_who(r)} offered option 015 {got!r}" if got is not None else f"{_who(r)}: no option 015")
-        evidence = "; ".join(said) + ("" if ok else f"; expected {want_name!r}")
-        checks.append(check("dhcp.option_015", ROW_OPTIONS, ok, evidence,
-                            f"set scope option 015 (DNS Domain Name) of the AMT subnet's scope on {servers} to "
-                            f"{want_name}"))  # fmt: skip
-    return checks
-
-
 def run(module) -> dict:
     p = module.params
     want = validate(p)
@@ -399,8 +285,7 @@ def run(module) -> dict:
     rows = [answer_row(a) for a in result["answers"]]
     for bad in result["malformed"]:
         module.warn(f"a malformed answer with our xid from {bad['source']} was ignored: {bad['error']}")
-    sent = (f"the {result['message']} sent on {result['interface']} (MAC {result['mac']}, xid "
-            f"0x{result['xid']:08x}) within {result['timeout']:g} s")  # fmt: skip
+    sent = sent_summary(result)
     if not rows and want["expect"] is None:
         hint = ("check that the AMT subnet has an active scope and that its router relays DHCP (ip helper-address) "
                 "to the server; or give expect to get a failed check instead of a module failure")  # fmt: skip

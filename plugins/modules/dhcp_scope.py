@@ -99,15 +99,9 @@ config_hash:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit
-from ansible_collections.oob.prep.plugins.module_utils.dhcp.scope import (
-    OobDhcpError,
-    argument_spec,
-    config_hash,
-    diff,
-    missing_scopes,
-    read_and_plan,
-    read_scopes,
-)
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.backends import argument_spec, read_and_plan, read_scopes
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.kea import config_hash
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.plan import OobDhcpError, diff, missing_scopes
 
 
 def run(module) -> dict:

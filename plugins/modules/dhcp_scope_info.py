@@ -73,12 +73,8 @@ settings:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.dhcp.scope import (
-    OobDhcpError,
-    argument_spec,
-    checks,
-    read_scopes,
-)
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.backends import argument_spec, read_scopes
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.plan import OobDhcpError, checks
 
 
 def run(module) -> dict:

@@ -5,7 +5,9 @@ and 015, and the DHCP server's dynamic DNS updates for the clients (AMT devices 
 
 ``WindowsDhcp(runner)`` has the backend surface: ``read(scopes)``, ``desired(scope)``, ``apply(changes)``. The
 runner runs one PowerShell script on the DHCP server (``winrm_runner`` builds one over WinRM/HTTPS with pywinrm) and
-returns ``(rc, stdout, stderr)``. One read script per call; one apply script per call.
+returns ``(rc, stdout, stderr)``. One read script per call; one apply script per call. ``WindowsBackend`` puts it
+behind the surface of the plan (``dhcp.plan``), the one ``dhcp.kea.KeaBackend`` has: settings per scope network, the
+scope's state as ``active``.
 
 Two methods, chosen by the read script on the host (``Get-Command Get-DhcpServerv4Scope``) and reported:
 
@@ -27,7 +29,7 @@ What is compared (``settings``; the values compare equal when the server already
 
 - ``option_006``: option 006 as every client of the scope is offered it, an ordered list of dotted quads;
   ``option_015``: option 015 likewise, lower case, no final dot. The DHCP server gives a client the reservation's
-  value, else the scope's, else the server level's; ``oob_dhcp.effective_option`` (the rule the Kea backend uses too)
+  value, else the scope's, else the server level's; ``dhcp.plan.effective_option`` (the rule the Kea backend uses too)
   picks the scope's, else the server level's, and ``info.sources`` names the level (LEVEL_SCOPE, LEVEL_SERVER) for the
   checks' evidence. With ``copy_inherited`` only the scope's own value counts, so an inherited one is copied down. A
   change is always written at scope level: a wrong server-level value is overridden for this scope, the server level
@@ -55,7 +57,7 @@ import json
 import os
 import re
 
-from ansible_collections.oob.prep.plugins.module_utils.dhcp.scope import (  # one error type, one inheritance rule
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.plan import (  # one error type, one inheritance rule
     OobDhcpError,
     effective_option,
 )
@@ -326,7 +328,7 @@ def option_settings(scope: dict, server: dict, classes: list, copy_inherited: bo
     option values of each level ({option_id: [values]}); ``classes`` are [(label, {option_id: [values]})] of the user
     classes and policies of both levels, which only some clients get. The DHCP server gives a client the scope's
     value, else the server level's (a reservation's and a matching class's or policy's go ahead of them for the
-    clients they apply to); oob_dhcp.effective_option applies that rule, the one the Kea backend uses.
+    clients they apply to); dhcp.plan.effective_option applies that rule, the one the Kea backend uses.
 
     Returns (settings, sources, classes): an option offered nowhere is ``[]`` / ``""``; sources says where each
     offered value comes from (LEVEL_SCOPE or LEVEL_SERVER), classes which classes and policies carry it. Pure."""
@@ -613,7 +615,7 @@ class WindowsDhcp:
     def __init__(self, runner, server: str = "the DHCP server", copy_inherited: bool = False):
         self.runner = runner
         self.server = server
-        self.copy_inherited = copy_inherited  # only scope-level options 006/015 count (oob_dhcp.effective_option)
+        self.copy_inherited = copy_inherited  # only scope-level options 006/015 count (dhcp.plan.effective_option)
         self.method: str | None = None
         self._netsh_flags: dict = {}  # network -> the scope's effective option 81, kept by a netsh DDNS change
         self._exists: dict = {}  # network -> whether the last read found the scope
@@ -829,6 +831,82 @@ def check_present(results: dict, server: str = "the DHCP server") -> None:
         raise OobDhcpError("missing", f"{server} has no scope for {', '.join(missing)}: this module never creates a "
                                       "scope; create it on the DHCP server (with its address range and exclusions), "
                                       "or correct the subnet in the estate")  # fmt: skip
+
+
+class WindowsBackend:
+    """The Windows DHCP Server (WindowsDhcp over WinRM) behind the same surface as dhcp.kea.KeaBackend:
+    the scope's state joins the settings as ``active`` (an inactive scope is activated, never created); options
+    006/015 are the effective ones (scope, else server level, by ``effective_option``) unless ``copy_inherited``."""
+
+    name = "windows"
+
+    def __init__(self, dhcp, server: str):
+        self.dhcp, self.server = dhcp, server
+        self.configs: dict = {}
+
+    @classmethod
+    def from_params(cls, windows: dict, copy_inherited: bool = False):
+        if not windows.get("host"):
+            raise ValueError("backend windows: give windows.host, the Windows DHCP server")
+        runner = winrm_runner(
+            windows["host"],
+            windows.get("port") or 5986,
+            transport=windows.get("transport") or "kerberos",
+            username=windows.get("username"),
+            password=windows.get("password"),
+            ca_file=windows.get("ca_file"),
+            validate_certs=windows.get("validate_certs", True),
+            timeout=windows.get("timeout") or 30,
+        )
+        return cls(WindowsDhcp(runner, server=windows["host"], copy_inherited=copy_inherited), windows["host"])
+
+    @staticmethod
+    def _scope(scope: dict) -> dict:
+        """The scope as WindowsDhcp takes it: its scope id is the subnet address; only the ddns keys the user gave
+        (a Windows server refuses Kea's forward zone and servers, naming them)."""
+        return {
+            "network": scope["network"],
+            "scope_id": scope.get("scope_id") or None,
+            "dns_servers": scope["dns_servers"],
+            "domain_name": scope["domain_name"],
+            "ddns": {"enabled": scope["ddns"]["enabled"], **scope["ddns"].get("given", {})},
+        }
+
+    def read(self, scopes: list[dict]):
+        results = self.dhcp.read([self._scope(s) for s in scopes])
+        state = {
+            net: {
+                "exists": r["exists"],
+                "active": r["active"],
+                "scope_id": net.split("/")[0] if r["exists"] else None,
+                "method": r.get("method"),
+                # where options 006/015 come from ("the scope", "the server level") and the user classes and
+                # policies that carry them too, for the checks' evidence and warnings
+                "sources": (r.get("info") or {}).get("sources") or {},
+                "classes": (r.get("info") or {}).get("classes") or {},
+            }
+            for net, r in results.items()
+        }
+        settings = {net: {**r["settings"], "active": r["active"]} for net, r in results.items() if r["exists"]}
+        return state, settings
+
+    def desired(self, scopes: list[dict]) -> dict:
+        return {s["network"]: {**self.dhcp.desired(self._scope(s)), "active": True} for s in scopes}
+
+    def apply(self, changes: list[dict], _guard: dict) -> list[str]:
+        self.dhcp.apply(
+            [
+                {
+                    "network": c["target"],
+                    "scope_id": c["target"].split("/")[0],
+                    "key": c["key"],
+                    "before": c["before"],
+                    "after": c["after"],
+                }
+                for c in changes
+            ]
+        )
+        return ["windows"]
 
 
 # --- WinRM ----------------------------------------------------------------------------------------------------------

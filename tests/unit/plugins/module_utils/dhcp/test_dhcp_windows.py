@@ -1,4 +1,4 @@
-"""oob_dhcp_windows without a Windows host: the netsh and cmdlet parsers on published captures, normalization, read()
+"""dhcp.windows without a Windows host: the netsh and cmdlet parsers on published captures, normalization, read()
 and apply() through a fake runner, and the WinRM runner's error mapping with pywinrm's real exception types.
 
 Samples are in fixtures/windows_dhcp (README.md there names the source of each; ``constructed_`` ones were built

@@ -1,11 +1,11 @@
-"""The pure parts of oob_dhcp: input, reverse zones, the plan and its diff."""
+"""dhcp.plan, the pure part of the DHCP scope modules: input, reverse zones, the plan and its diff."""
 
 from __future__ import annotations
 
 import ipaddress
 
 import pytest
-from ansible_collections.oob.prep.plugins.module_utils.dhcp.scope import diff, normalize_scopes, plan, reverse_zone
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.plan import diff, normalize_scopes, plan, reverse_zone
 
 
 @pytest.mark.parametrize(
