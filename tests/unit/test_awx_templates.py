@@ -27,7 +27,7 @@ AWX = ROOT / "awx" / "job_templates.yml"
 CONFIGURE = ROOT / "awx" / "configure.yml"
 BIN = Path(sys.executable).parent
 LAB = ["-i", "inventories/lab", "--vault-id", "lab@inventories/lab/vault-password.txt"]
-# what oob_estate refuses when the inventory (or extra vars) sets it: roles/oob_estate/tasks/main.yml
+# what oob_estate refuses when the inventory (or extra vars) sets it: ROLE_VARIABLE, plugins/module_utils/estate/spec.py
 REFUSED = re.compile(r"^oob_(ad_container|pki_templates|pki_ca_windows|dns|dhcp|network|amt_devices)_")
 REFUSED_EXCEPT = re.compile(r"^oob_(dhcp|network)_probe_hosts$")
 

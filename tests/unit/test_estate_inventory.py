@@ -165,4 +165,6 @@ def test_an_oob_variable_the_estate_does_not_know_is_an_error_naming_it(form, wh
     assert proc.returncode != 0
     out = " ".join(proc.stdout.split())
     name = "oob_amt_container_path" if where == "extra var" else "oob_amt_containers"
-    assert f"unknown variable(s) {name}: the estate has no such key" in out, proc.stdout[-3000:]
+    assert f"unknown variable {name} (did you mean oob_amt_container?): the estate has no such key" in out, proc.stdout[
+        -3000:
+    ]
