@@ -120,8 +120,14 @@ from ansible_collections.oob.prep.plugins.module_utils.ldap.connection import (
     forest_argument_spec,
     run_ldap_module,
 )
-from ansible_collections.oob.prep.plugins.module_utils.ldap.forest import checks, forest_domains, name, wanted
-from ansible_collections.oob.prep.plugins.module_utils.ldap.names import base_dn_from_dns, escape_filter_value
+from ansible_collections.oob.prep.plugins.module_utils.ldap.forest import (
+    checks,
+    computer_filter,
+    forest_domains,
+    name,
+    wanted,
+)
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import base_dn_from_dns
 
 CROSSREF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
 
@@ -141,12 +147,6 @@ def argument_spec() -> dict:
 def _text(attrs: dict, key: str) -> str:
     values = attrs.get(key.lower()) or []
     return values[0].decode("utf-8", "replace") if values else ""
-
-
-def _computer_filter(want: dict) -> str:
-    terms = [f"(dNSHostName={escape_filter_value(f)})" for f in want["fqdns"]]
-    terms += [f"(sAMAccountName={escape_filter_value(s)})" for s in want["sams"]]
-    return f"(&(objectCategory=computer)(|{''.join(terms)}))"
 
 
 def run(module: AnsibleModule) -> dict:
@@ -180,7 +180,7 @@ def run(module: AnsibleModule) -> dict:
                 continue
             key = repr(spec["servers"])
             session = sessions[key] = sessions.get(key) or connect(spec["servers"], p)
-            entries = session.search(spec.get("base_dn") or base_dn_from_dns(dom), _computer_filter(want),
+            entries = session.search(spec.get("base_dn") or base_dn_from_dns(dom), computer_filter(want),
                                      ["dNSHostName", "sAMAccountName"], scope="SUBTREE")  # fmt: skip
             found[dom] = [{"dn": e["dn"], "dNSHostName": _text(e["attributes"], "dNSHostName"),
                            "sAMAccountName": _text(e["attributes"], "sAMAccountName")} for e in entries]  # fmt: skip

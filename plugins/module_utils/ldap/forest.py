@@ -13,11 +13,13 @@
 Pure: the forest's domains (the crossRef objects of its Partitions container) and the computer objects found in
 them in, check rows out. Two names share a namespace when the same tree of the forest holds both: the tree is the
 shortest domain of the forest that is a DNS suffix of the name (contoso.com and northwindtraders.com are two trees).
+``wanted`` and ``computer_filter`` say what ad_forest_info searches for in each domain.
 """
 
 from __future__ import annotations
 
 from ansible_collections.oob.prep.plugins.module_utils.checks import check
+from ansible_collections.oob.prep.plugins.module_utils.ldap.names import escape_filter_value
 
 ROW_FOREST = "same_forest_namespace"
 ROW_WORKGROUP = "no_workgroup_computers"
@@ -221,3 +223,11 @@ def wanted(domain: str, service_point: dict, site_server: dict, computers: list[
             fqdns.add(f"{host}.{dom}")
             sams.add(f"{host.split('.', maxsplit=1)[0]}$")
     return {"fqdns": sorted(fqdns), "sams": sorted(sams)}
+
+
+def computer_filter(want: dict) -> str:
+    """The LDAP filter of one domain's computer search, from ``wanted``: the computer objects with one of its
+    dNSHostNames or sAMAccountNames."""
+    terms = [f"(dNSHostName={escape_filter_value(f)})" for f in want["fqdns"]]
+    terms += [f"(sAMAccountName={escape_filter_value(s)})" for s in want["sams"]]
+    return f"(&(objectCategory=computer)(|{''.join(terms)}))"

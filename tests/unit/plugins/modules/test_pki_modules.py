@@ -1,5 +1,6 @@
 """ad_cert_template and ad_pki_info: argument handling and bad input with the network refused (no I/O); ad_pki_info's
-main() end to end with a fake LDAP session."""
+main() end to end with a fake LDAP session (pki.reader reads, pki.rows words the rows: tests of their own in
+tests/unit/plugins/module_utils/pki)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ansible_collections.oob.prep.plugins.module_utils.ldap.security_descriptor 
     SecurityDescriptor,
     sid_to_bytes,
 )
+from ansible_collections.oob.prep.plugins.module_utils.pki import reader as pki_reader
 from ansible_collections.oob.prep.plugins.module_utils.pki.template_plan import enroll_aces
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -36,6 +38,7 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(ad_cert_template, "connect", refuse)
     monkeypatch.setattr(ad_pki_info, "connect", refuse)
+    monkeypatch.setattr(pki_reader, "connect", refuse)  # the principal_servers session is opened by the reader
 
 
 @pytest.mark.parametrize(
@@ -76,21 +79,6 @@ def test_enroll_aces_are_read_and_enroll():
 def test_pki_info_requires_ca_names(run_module):
     status, result = run_module(ad_pki_info.main, dict(CONN))
     assert status == "fail" and "ca_names" in result["msg"]
-
-
-def test_pki_info_template_facts_normalise_negative_flags():
-    facts = ad_pki_info.template_facts(
-        "T",
-        {
-            "mspki-certificate-name-flag": [b"-2147483647"],  # 0x80000001 as AD stores it
-            "mspki-enrollment-flag": [b"2"],
-            "mspki-template-schema-version": [b"2"],
-            "pkiextendedkeyusage": [b"1.3.6.1.5.5.7.3.1"],
-            "mspki-certificate-application-policy": [b"2.16.840.1.113741.1.2.3"],
-        },
-    )
-    assert facts["name_flag"] == 0x80000001 and facts["enrollment_flag"] == 2 and facts["ra_signature"] == 0
-    assert facts["ekus"] == ["1.3.6.1.5.5.7.3.1", "2.16.840.1.113741.1.2.3"]
 
 
 # --- ad_pki_info main(): the whole read -> evaluate path, with a fake LDAP session --------------------------------
@@ -159,7 +147,7 @@ class FakeSession:
         self.calls.append((base, flt, scope, sd_flags))
         self.ops["searches"] += 1
         if base == PKS:
-            assert (flt, scope, sd_flags) == (ad_pki_info.PKI_FILTER, "SUBTREE", 0x5)
+            assert (flt, scope, sd_flags) == (pki_reader.PKI_FILTER, "SUBTREE", 0x5)
             return self.entries
         if base.startswith("<SID="):
             sid = base[5:-1]

@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.oob.prep.plugins.module_utils.ldap.forest import (
     ROW_FOREST,
     ROW_WORKGROUP,
+    computer_filter,
     forest_domains,
     owning_domain,
     tree_of,
@@ -222,3 +223,10 @@ def test_wanted_builds_one_lookup_per_domain():
         "fqdns": ["computer1.northwindtraders.com"], "sams": ["computer1$"],
     }  # fmt: skip
     assert wanted("fabrikam.com", SP, SITE, computers, DOMAINS) == {"fqdns": [], "sams": []}
+
+
+def test_computer_filter_one_term_per_name_escaped():
+    # RFC 4515 3: '*' is written \2a in a filter value
+    assert computer_filter({"fqdns": ["pc1.contoso.com"], "sams": ["PC1$", "a*b"]}) == (
+        "(&(objectCategory=computer)(|(dNSHostName=pc1.contoso.com)(sAMAccountName=PC1$)(sAMAccountName=a\\2ab)))"
+    )
