@@ -9,6 +9,7 @@ collection, so they are written once.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ansible.errors import AnsibleError
@@ -18,6 +19,17 @@ from ansible_collections.oob.prep.plugins.module_utils.estate.spec import SPEC_F
 
 # plugins/action/estate.py -> the collection's root
 SPEC_PATH = Path(__file__).resolve().parents[2] / SPEC_FILE
+
+
+def run_id() -> str:
+    """This ansible-playbook run: the controller process (the parent of the worker running this plugin) and its start
+    time (field 22 of /proc/<pid>/stat), so a reused process id is another run."""
+    pid = os.getppid()
+    try:
+        started = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        started = "?"
+    return f"{pid}:{started}"
 
 
 class ActionModule(ActionBase):
@@ -48,7 +60,11 @@ class ActionModule(ActionBase):
                     problems.append(f"{name} cannot be templated: {exc.message}")
         # The inventory's and the extra vars' oob_* names are checked by the first validation of a run; a later one
         # (each playbook of site.yml starts with it) also sees the roles' registered results, which are host variables.
-        first = "oob_estate_checked" not in task_vars
+        # The marker names this run (should it ever be cached, a marker of an earlier run does not count), and facts
+        # (from a fact cache) are never taken for the inventory's variables.
+        run = run_id()
+        first = task_vars.get("oob_estate_checked") != run
+        fact_names = set(task_vars.get("ansible_facts") or {})
         hostvars = task_vars.get("hostvars") or {}
 
         def roles_of(name):
@@ -57,7 +73,7 @@ class ActionModule(ActionBase):
         found, facts = check_estate(
             options,
             values,
-            variable_names=[name for name in task_vars if name.startswith("oob_")] if first else None,
+            variable_names=[n for n in task_vars if n.startswith("oob_") and n not in fact_names] if first else None,
             groups=task_vars.get("groups") or {},
             roles_of=roles_of,
         )
@@ -67,6 +83,8 @@ class ActionModule(ActionBase):
                 failed=True, msg=f"The estate has {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems)
             )
             return result
-        # the facts hold the estate's secrets (the roles need them): the result is not shown, the facts are set
-        result.update(ansible_facts=facts, msg="The estate is valid", _ansible_no_log=True)
+        # the values hold the estate's secrets (the roles need them): the result is not shown, and they are returned as
+        # a result, not as facts (the role sets them with set_fact, which keeps them out of any fact cache)
+        facts["oob_estate_checked"] = run
+        result.update(estate=facts, msg="The estate is valid", _ansible_no_log=True)
         return result

@@ -19,8 +19,9 @@ description:
     variable of the inventory or the extra vars that the estate does not know (a role variable that the playbooks
     would override, a misspelt key), and that the inventory holds the estate's Windows hosts in their groups.
   - Fails once, listing every problem, each naming the variable or host; the values of C(no_log) options (passwords,
-    TSIG secrets) are masked. On success the result is not shown (the facts hold the estate's secrets).
-  - Reads only; runs on the controller, in check mode too. The role C(oob.prep.oob_estate) is this one task.
+    TSIG secrets) are masked. On success the result is not shown (it holds the estate's secrets).
+  - Reads only; runs on the controller, in check mode too. The role C(oob.prep.oob_estate) is this task and a
+    C(set_fact) of RV(estate) (set_fact keeps the values out of any fact cache; facts an action returns are cached).
 version_added: "1.1.0"
 author: oob-prep contributors (@oob-prep)
 options: {}
@@ -47,21 +48,23 @@ EXAMPLES = r"""
   tasks:
     - name: Validate the estate and derive the values the roles get
       oob.prep.estate:
+      register: estate
 
     - name: The ProvisionServer record's TTL, its default filled from the spec
       ansible.builtin.debug:
-        msg: "{{ oob_estate_dns.ttl }}"
+        msg: "{{ estate.estate.oob_estate_dns.ttl }}"
 """
 
 RETURN = r"""
-ansible_facts:
+estate:
   description: The normalised estate, every default filled (options nobody gave and without a default are left out).
   returned: success
   type: complex
   contains:
     oob_estate_checked:
-      description: True; a later validation in the same run skips the check of the variable names.
-      type: bool
+      description: This run (the controller process and its start time); a later validation in the same run skips
+        the check of the variable names, a marker from an earlier run (a fact cache) does not.
+      type: str
       returned: success
     oob_estate_amt_container:
       description: C(oob_amt_container) with its defaults.

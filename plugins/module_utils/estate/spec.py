@@ -32,7 +32,7 @@ OTHER_KNOWN = ("oob_windows_roles", "oob_verify_outcome_file", "oob_remediate_ou
 # the roles' own variables: the playbooks set them from the estate (playbooks/vars/*.yml), so one set in the inventory
 # or as an extra var would be silently overridden (or, as an extra var, would override the estate)
 ROLE_VARIABLE = re.compile(r"^oob_(ad_container|pki_templates|pki_ca_windows|dns|dhcp|network|amt_devices|report)_")
-# what this module returns (ansible_facts); a later validation in the same run finds them already set
+# what the plugin returns (``estate``; the role sets them with set_fact): a later validation in the run finds them
 FACTS = ("oob_estate_checked", "oob_estate_amt_container", "oob_estate_amt_templates", "oob_estate_dns",
          "oob_estate_amt_discovery", "oob_estate_network", "oob_estate_dhcp", "oob_estate_reports",
          "oob_estate_amt_suffixes", "oob_estate_site_domain")  # fmt: skip

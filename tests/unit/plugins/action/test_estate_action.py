@@ -127,8 +127,8 @@ def test_a_good_estate_gives_the_facts_with_the_specs_defaults(inventory):
     assert facts["site"] == {"dns_name": "corp.example.com", "servers": ESTATE["oob_forest"]["servers"]}
     assert facts["discovery"]["wsman_port"] == 16993 and facts["discovery"]["username"] == "admin"
     assert facts["network"]["scope"] == "ports" and facts["reports"] == {"keep": 30}
-    # one task per estate play, its result not shown (the facts hold the secrets)
-    assert proc.stdout.count("TASK [oob.prep.oob_estate : ") == 2, proc.stdout
+    # two tasks per estate play (validate; set_fact), their results not shown (they hold the secrets)
+    assert proc.stdout.count("TASK [oob.prep.oob_estate : ") == 4, proc.stdout
     assert "Validating arguments against arg spec" not in proc.stdout
     assert SECRET not in proc.stdout + proc.stderr
 
@@ -172,3 +172,19 @@ def test_an_unknown_extra_var_fails_naming_it(inventory):
     proc, _ = play(inventory, "-e", "oob_dns_ttl=60")
     assert proc.returncode != 0
     assert "role variable(s) oob_dns_ttl are set in the inventory or as extra vars" in proc.stdout, proc.stdout
+
+
+def test_no_secret_and_no_stale_marker_in_a_fact_cache(inventory, monkeypatch):
+    """With a fact cache (jsonfile here; AWX's use_fact_cache alike) nothing of the estate is kept on disk (its values
+    hold secrets), and the next run still checks the variable names."""
+    cache = inventory.parent / "fact-cache"
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN", "jsonfile")
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(cache))
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_TIMEOUT", "3600")
+    proc, _ = play(inventory)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    cached = "".join(f.read_text() for f in cache.glob("*")) if cache.exists() else ""
+    assert SECRET not in cached and "oob_estate" not in cached, cached[:2000]
+    proc, _ = play(inventory, "-e", '{"oob_amt_container_path": ["x"]}')
+    assert proc.returncode != 0
+    assert "unknown variable oob_amt_container_path" in proc.stdout, proc.stdout
