@@ -136,36 +136,16 @@ warned_checks:
   elements: dict
 """
 
-import errno
-import socket
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.amt.hello import build as build_hello
-from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.dhcp.client import DhcpProbeError, interface_info, probe
-from ansible_collections.oob.prep.plugins.module_utils.network.ipv4 import dns_name, ipv4
-
-try:
-    import dns.exception
-    import dns.message
-    import dns.query
-    import dns.rcode
-    import dns.rdatatype
-
-    HAS_DNSPYTHON = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_DNSPYTHON = False
-
-ROWS = {"dhcp": "dhcp_options_006_015_ddns", "dns": "dns_provisionserver", "tcp": "network_ports",
-        "hello": "network_ports"}  # fmt: skip
-REMEDY = {
-    "dhcp": "set options 006 and 015 on the AMT subnet's scope and relay DHCP to it: playbooks/dhcp.yml",
-    "dns": "register ProvisionServer in the suffix's zone, pointing at the service point: playbooks/dns.yml",
-    "tcp": "allow TCP 9971 from the AMT subnets to the service point (playbooks/network.yml) and check that the out of "
-    "band service point role runs",
-    "hello": "check the out of band service point's log (amtopmgr.log) for the hello",
-}
+from ansible_collections.oob.prep.plugins.module_utils.amt.provisioning_checks import (
+    expect_from_params,
+    first_broken,
+    hello_from_params,
+    hop_rows,
+)
+from ansible_collections.oob.prep.plugins.module_utils.amt.provisioning_path import HAS_DNSPYTHON, walk
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.dhcp.client import DhcpProbeError
 
 
 def argument_spec() -> dict:
@@ -188,134 +168,14 @@ def argument_spec() -> dict:
     )  # fmt: skip
 
 
-def hop(which: str, status: str, evidence: str, **found) -> dict:
-    return {"hop": which, "status": status, "evidence": evidence, **found}
-
-
-def dhcp_hop(p: dict, expect: dict) -> dict:
-    result = probe(p["interface"], p["message_type"], p["timeout"])
-    answers = result["answers"]
-    sent = f"{result['message']} on {p['interface']}"
-    if not answers:
-        return hop("dhcp", "fail", f"no DHCP server answered the {sent} within {p['timeout']:g} s")
-    first = answers[0]
-    servers, suffix = first["options"].get(6) or [], first["options"].get(15)
-    who = f"server {first['server_id'] or first['source']}" + (
-        f" through relay {first['giaddr']}" if first["giaddr"] not in (None, "0.0.0.0") else "")  # fmt: skip
-    problems = []
-    if not servers:
-        problems.append("no option 006 (DNS servers)")
-    if not suffix:
-        problems.append("no option 015 (domain name)")
-    if expect.get("dns_servers") and servers != expect["dns_servers"]:
-        problems.append(f"option 006 is {', '.join(servers) or '(none)'}, not {', '.join(expect['dns_servers'])}")
-    if expect.get("domain_name") and suffix and dns_name(suffix, "option 015") != expect["domain_name"]:
-        problems.append(f"option 015 is {suffix}, not {expect['domain_name']}")
-    evidence = (
-        f"{who} answered the {sent}: option 006 {', '.join(servers) or '(none)'}, option 015 {suffix or '(none)'}"
-    )
-    status = "fail" if problems else "pass"
-    return hop("dhcp", status, evidence + ("; " + "; ".join(problems) if problems else ""), dns_servers=servers,
-               domain_name=suffix)  # fmt: skip
-
-
-def dns_hop(p: dict, expect: dict, servers: list, suffix: str, source: str) -> dict:
-    name = f"{p['record_name']}.{suffix.rstrip('.')}"
-    server = servers[0]
-    query = dns.message.make_query(name, "A")
-    try:
-        answer = dns.query.udp(query, server, timeout=p["timeout"], source=source)
-    except dns.exception.Timeout:
-        late = f"the DNS server {server} (option 006) did not answer {name} A within {p['timeout']:g} s from {source}"
-        return hop("dns", "fail", late, query=name)
-    except (OSError, dns.exception.DNSException) as exc:
-        return hop("dns", "fail", f"asking {server} for {name} failed: {exc}", query=name)
-    chain, addresses = [], []
-    for rrset in answer.answer:
-        for rdata in rrset:
-            if rrset.rdtype == dns.rdatatype.CNAME:
-                chain.append(rdata.target.to_text())
-            elif rrset.rdtype == dns.rdatatype.A:
-                addresses.append(rdata.address)
-    via = f" (CNAME {' -> '.join(chain)})" if chain else ""
-    if not addresses:
-        rcode = dns.rcode.to_text(answer.rcode())
-        return hop("dns", "fail", f"{server} answered {name} with {rcode} and no address{via}", query=name)
-    want = expect.get("service_point")
-    if want and want not in addresses:
-        wrong = f"{server} resolves {name}{via} to {', '.join(addresses)}, not the service point {want}"
-        return hop("dns", "fail", wrong, query=name, addresses=addresses)
-    return hop("dns", "pass", f"{server} resolves {name}{via} to {', '.join(addresses)}", query=name,
-               addresses=addresses)  # fmt: skip
-
-
-def tcp_hop(p: dict, address: str, source: str, hello: bytes | None) -> list[dict]:
-    where = f"TCP {address}:{p['port']} from {source}"
-    started = time.monotonic()
-    try:
-        sock = socket.create_connection((address, p["port"]), timeout=p["timeout"], source_address=(source, 0))
-    except TimeoutError:
-        return [hop("tcp", "fail", f"{where}: no answer within {p['timeout']:g} s (filtered by a router or firewall)",
-                    state="filtered")]  # fmt: skip
-    except ConnectionRefusedError:
-        return [hop("tcp", "fail", f"{where}: refused (nothing listens: is the out of band service point running?)",
-                    state="refused")]  # fmt: skip
-    except OSError as exc:
-        state = "unreachable" if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH) else "error"
-        return [hop("tcp", "fail", f"{where}: {exc.strerror or exc}", state=state)]
-    ms = round((time.monotonic() - started) * 1000, 1)
-    hops = [hop("tcp", "pass", f"{where}: open ({ms} ms)", state="open")]
-    with sock:
-        if hello is not None:
-            try:
-                sock.sendall(hello)
-                hops.append(hop("hello", "pass", f"sent a hello v3 of {len(hello)} bytes to {address}:{p['port']}"))
-            except OSError as exc:
-                hops.append(hop("hello", "fail", f"sending the hello to {address}:{p['port']} failed: {exc}"))
-    return hops
-
-
-def walk(p: dict, expect: dict, hello: bytes | None) -> list[dict]:
-    hops = [dhcp_hop(p, expect)]
-    address = interface_info(p["interface"])["ipv4"]
-    later = ["dns", "tcp"] + (["hello"] if hello is not None else [])
-    if hops[0]["status"] != "pass":
-        return hops + [hop(h, "skip", "not tried: the dhcp hop is broken") for h in later]
-    if not address:
-        return hops + [hop(h, "skip", f"{p['interface']} has no IPv4 address to ask from: use a host with an address "
-                                      "(message_type inform)") for h in later]  # fmt: skip
-    dns_result = dns_hop(p, expect, hops[0]["dns_servers"], hops[0]["domain_name"], address)
-    hops.append(dns_result)
-    if dns_result["status"] != "pass":
-        return hops + [hop(h, "skip", "not tried: the dns hop is broken") for h in later[1:]]
-    tcp = tcp_hop(p, dns_result["addresses"][0], address, hello)
-    hops.extend(tcp)
-    if tcp[0]["status"] != "pass" and hello is not None:
-        hops.append(hop("hello", "skip", "not tried: the tcp hop is broken"))
-    return hops
-
-
 def run(module) -> dict:
     p = module.params
     if not HAS_DNSPYTHON:
         raise ValueError("dnspython is not installed on this host (pip install dnspython)")
-    if not 0 < p["timeout"] <= 30:
-        raise ValueError(f"timeout must be more than 0 and at most 30 seconds, not {p['timeout']}")
-    raw = p["expect"] or {}
-    expect = {
-        "dns_servers": [ipv4(s, "expect.dns_servers") for s in raw.get("dns_servers") or []],
-        "domain_name": dns_name(raw["domain_name"], "expect.domain_name") if raw.get("domain_name") else None,
-        "service_point": ipv4(raw["service_point"], "expect.service_point") if raw.get("service_point") else None,
-    }
-    hello = None
-    if p["send_hello"] and not module.check_mode:
-        h = p["hello"] or {"uuid": "00000000-0000-0000-0000-000000000000", "hashes": []}
-        hashes = [(x.get("type"), str(x.get("value", ""))) for x in h["hashes"]]
-        hello = build_hello(h["uuid"], hashes)
+    expect = expect_from_params(p)
+    hello = hello_from_params(p["hello"]) if p["send_hello"] and not module.check_mode else None
     hops = walk(p, expect, hello)
-    rows = [check(f"amt.path.{h['hop']}", ROWS[h["hop"]], h["status"], h["evidence"], REMEDY[h["hop"]]) for h in hops]
-    first = next((h["hop"] for h in hops if h["status"] == "fail"), None)
-    return {"changed": False, "hops": hops, "first_broken": first, **summary(rows)}
+    return {"changed": False, "hops": hops, "first_broken": first_broken(hops), **summary(hop_rows(hops))}
 
 
 def main() -> None:

@@ -298,42 +298,22 @@ warned_checks:
   elements: dict
 """
 
-import asyncio
-import contextlib
-import errno
-import ipaddress
-import os
-import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.oob.prep.plugins.module_utils.checks import check, run_and_exit, summary
-from ansible_collections.oob.prep.plugins.module_utils.network.ipv4 import (
-    check_address,
-    check_network,
-    expand_targets,
-    range_addresses,
-    range_count,
-    target_range,
+from ansible_collections.oob.prep.plugins.module_utils.checks import run_and_exit, summary
+from ansible_collections.oob.prep.plugins.module_utils.network.flow_checks import (
+    check_params,
+    check_rows,
+    tally,
+    targets,
 )
-from ansible_collections.oob.prep.plugins.module_utils.network.port_matrix import check_port, probe_targets
-from ansible_collections.oob.prep.plugins.module_utils.network.probe_answer import (
-    DESTINATION,
-    FIREWALL,
-    NOBODY,
-    Sniffer,
-    classify,
-    gateway_for,
-    read_routes,
+from ansible_collections.oob.prep.plugins.module_utils.network.flow_probe import (
+    ProbeError,
+    check_source,
+    fit_concurrency,
+    probe_with_answers,
 )
-
-STATUSES = ("open", "refused", "filtered", "unreachable", "error")
-UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
-MAX_CONCURRENCY = 4096
-
-
-class ProbeError(Exception):
-    kind = "probe"
 
 
 def argument_spec() -> dict:
@@ -367,279 +347,18 @@ def argument_spec() -> dict:
     )  # fmt: skip
 
 
-def matrix_flows(m: dict) -> list[dict]:
-    """The matrix's TCP flows from role ``m['source']`` (network.port_matrix.probe_targets), an AMT subnet destination
-    replaced by the given AMT computers inside it, and each closed port on the same destinations."""
-    estate = {"service_point": m["service_point"], "consoles": m["consoles"], "amt_subnets": m["amt_subnets"]}
-    nets = [check_network(n, f"matrix.amt_subnets[{i}]") for i, n in enumerate(m["amt_subnets"])]
-    devices = [check_address(a, f"matrix.amt_addresses[{i}]") for i, a in enumerate(m["amt_addresses"])]
-    outside = [str(a) for a in devices if not any(a in n for n in nets)]
-    if outside:
-        raise ValueError(f"matrix.amt_addresses: {', '.join(outside)} is in none of matrix.amt_subnets")
-    flows = []
-    for flow in probe_targets(estate, m["source"]):
-        if "/" in flow["dest"]:
-            net = ipaddress.ip_network(flow["dest"])
-            inside = [str(a) for a in devices if a in net]
-            if not inside:
-                raise ValueError(f"matrix.amt_addresses: no AMT computer inside {net} to probe {flow['id']} with")
-            flows.extend({**flow, "dest": a} for a in inside)
-        else:
-            flows.append(flow)
-    for dest in dict.fromkeys(f["dest"] for f in flows):
-        for port in m["closed_ports"]:
-            flows.append({"id": "outside-matrix", "dest": dest, "port": check_port(port, "matrix.closed_ports: port"),
-                          "proto": "tcp", "row": "network_ports", "seed": "", "expect": "blocked"})  # fmt: skip
-    return flows
-
-
-def targets(p: dict) -> list[dict]:
-    """Every target as {id, dest, port, proto, row, seed, expect}; ValueError (nothing sent) on bad input."""
-    if p["max_targets"] < 1:
-        raise ValueError("max_targets must be at least 1")
-    wanted = []
-    for i, f in enumerate([*(p["flows"] or []), *(matrix_flows(p["matrix"]) if p.get("matrix") else [])]):
-        what = f"flows[{i}] ({f['id']})"
-        port_no = check_port(f["port"], f"{what}: port")
-        wanted.append((f["id"], f["dest"], port_no, f["row"], f.get("seed") or "", f.get("expect"), what))
-    if bool(p["destinations"]) != bool(p["ports"]):
-        raise ValueError("destinations and ports go together: give both (each destination is probed on each port)")
-    if not wanted and not p["destinations"]:
-        raise ValueError("nothing to probe: give flows, matrix, or destinations and ports")
-    # each flow's destination, and the destinations list as one set: exactly the addresses given, each once
-    # (network.ipv4.expand_targets: an address or /32 is probed, a subnet's network and broadcast addresses are not)
-    groups = [(item[:-1], [target_range(item[1], f"{item[-1]}: dest")]) for item in wanted]
-    if p["destinations"]:
-        ranges = expand_targets(p["destinations"], "destinations")
-        groups.extend(
-            ((p["id"], None, port, p["row"], "", p["expect"]), ranges)
-            for port in dict.fromkeys(check_port(port, f"ports[{j}]: port") for j, port in enumerate(p["ports"]))
-        )
-    total = sum(range_count(ranges) for _item, ranges in groups)
-    if total > p["max_targets"]:
-        raise ValueError(f"{total} targets (addresses x ports), more than max_targets={p['max_targets']}: probe "
-                         "smaller subnets or the AMT computers' own addresses, or raise max_targets")  # fmt: skip
-    out = []
-    for (fid, _dest, port, row, seed, expect), ranges in groups:
-        for address in range_addresses(ranges):
-            out.append({"id": fid, "dest": address, "port": port, "proto": "tcp", "row": row, "seed": seed,
-                        "expect": expect})  # fmt: skip
-    return out
-
-
-def _classify(exc: BaseException) -> tuple[str, str]:
-    if isinstance(exc, TimeoutError):
-        return "filtered", "no answer"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused", "ECONNREFUSED"
-    if isinstance(exc, OSError) and exc.errno in UNREACHABLE:
-        return "unreachable", errno.errorcode.get(exc.errno, str(exc.errno))
-    if isinstance(exc, OSError) and exc.errno:
-        return "error", f"{errno.errorcode.get(exc.errno, exc.errno)}: {exc.strerror}"
-    return "error", str(exc) or type(exc).__name__
-
-
-async def _connect(loop, sock: socket.socket, address: tuple, timeout: float, on_port) -> None:
-    """A non-blocking connect that reports its local port (``on_port``) before anything can be answered, so the
-    sniffer knows the probe's answers by their ports."""
-    err = sock.connect_ex(address)
-    on_port(sock.getsockname()[1])
-    if err in (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK):
-        fut = loop.create_future()
-        loop.add_writer(sock.fileno(), lambda: fut.done() or fut.set_result(None))
-        try:
-            await asyncio.wait_for(fut, timeout)
-        finally:
-            loop.remove_writer(sock.fileno())
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if err:
-        raise OSError(err, os.strerror(err))
-
-
-async def _one(target: dict, sem: asyncio.Semaphore, timeout: float, source: str | None, sniffer) -> dict:
-    async with sem:
-        loop = asyncio.get_running_loop()
-        start = time.monotonic()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        local = {"port": 0, "address": source or ""}
-
-        def on_port(port: int) -> None:
-            local["port"] = port
-            local["address"] = sock.getsockname()[0]
-            if sniffer is not None:
-                sniffer.expect(target["dest"], target["port"], port)
-
-        try:
-            sock.setblocking(False)
-            if source:
-                sock.bind((source, 0))
-            await _connect(loop, sock, (target["dest"], target["port"]), timeout, on_port)
-            status, detail = "open", ""
-        except OSError as exc:  # TimeoutError (wait_for) is an OSError too
-            status, detail = _classify(exc)
-            if status == "filtered":
-                detail = f"no answer within {timeout:g} s"
-        finally:
-            sock.close()
-        return dict(target, status=status, detail=detail, elapsed_ms=round((time.monotonic() - start) * 1000, 1),
-                    source=local["address"], local_port=local["port"])  # fmt: skip
-
-
-async def _all(items: list[dict], timeout: float, concurrency: int, source: str | None, sniffer) -> list[dict]:
-    sem = asyncio.Semaphore(concurrency)
-    loop = asyncio.get_running_loop()
-    for s in sniffer.socks if sniffer is not None else []:
-        loop.add_reader(s.fileno(), sniffer.drain)
-    try:
-        results = list(await asyncio.gather(*(_one(t, sem, timeout, source, sniffer) for t in items)))
-        if sniffer is not None:  # answers that came with the last outcomes
-            await asyncio.sleep(0.05)
-            sniffer.drain()
-    finally:
-        for s in sniffer.socks if sniffer is not None else []:
-            loop.remove_reader(s.fileno())
-    return results
-
-
-def probe(items: list[dict], timeout: float = 1.0, concurrency: int = 256, source: str | None = None,
-          sniffer=None) -> list[dict]:  # fmt: skip
-    """Connect to every target, at most ``concurrency`` at a time; results in the order of ``items``. With a
-    ``sniffer`` (network.probe_answer.Sniffer) each result says who answered (answer_of)."""
-    return asyncio.run(_all(items, timeout, concurrency, source, sniffer))
-
-
-def answer_of(results: list[dict], sniffer) -> None:
-    """Add to each result who answered it (network.probe_answer.classify): reason, answered_by, answers, evidence. The
-    TTL of a SYN-ACK from a destination is the reference for every other answer in its name."""
-    sniffed = sniffer is not None
-    reference: dict[str, int] = {}
-    per = []
-    for r in results:
-        answers = sniffer.of(r["dest"], r["port"], r["local_port"]) if sniffed else []
-        per.append(answers)
-        for a in answers:
-            if a["kind"] == "syn-ack":
-                reference.setdefault(r["dest"], a["ttl"])
-    routes = read_routes()
-    for r, answers in zip(results, per, strict=True):
-        verdict = classify(r["status"], answers, dest=r["dest"], reference_ttl=reference.get(r["dest"]),
-                           gateway=gateway_for(routes, r["dest"]), local=frozenset({r["source"]}),
-                           sniffed=sniffed)  # fmt: skip
-        r.update(verdict, answers=[{k: v for k, v in a.items() if k != "key"} for a in answers],
-                 gateway=gateway_for(routes, r["dest"]))  # fmt: skip
-
-
-def fit_concurrency(wanted: int, targets_count: int) -> int:
-    """The concurrency to use: at most MAX_CONCURRENCY, the targets, and what the open-file limit allows (raised
-    toward the hard limit when it is lower than needed)."""
-    import resource
-
-    need = max(1, min(wanted, MAX_CONCURRENCY, targets_count))
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < need + 64:
-        target = need + 64 if hard == resource.RLIM_INFINITY else min(hard, need + 64)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        need = max(1, min(need, soft - 64))
-    return need
-
-
-def check_source(source: str) -> None:
-    """Fail once, before any probe, when the source address is not one of this host's (in this namespace)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind((source, 0))
-    except OSError as exc:
-        raise ProbeError(f"source_address {source} cannot be used here: {exc.strerror}; give one of this host's "
-                         "addresses") from None  # fmt: skip
-    finally:
-        sock.close()
-
-
-def check_rows(results: list[dict]) -> list[dict]:
-    rows = []
-    for r in results:
-        if not r["expect"]:
-            continue
-        cid = f"{r['id']}:{r['dest']}:{r['port']}"
-        seen = f"TCP {r['dest']}:{r['port']} from {r.get('source') or 'this host'} is {r['status']}" + (
-            f" ({r['detail']})" if r["detail"] else ""
-        )
-        if r.get("evidence"):
-            seen += f"; {r['evidence']}"
-        if r["expect"] == "open":
-            remedy = ("allow this flow on every router and firewall between this host and the destination (the "
-                      "rules that network_flow_rules renders), and check that the destination listens")  # fmt: skip
-            rows.append(check(cid, r["row"], r["status"] == "open", f"{seen}; expected open", remedy))
-        elif r["expect"] == "closed":
-            remedy = "this flow is not in the port matrix: drop it on the router or firewall in between"
-            rows.append(check(cid, r["row"], r["status"] != "open", f"{seen}; expected closed", remedy))
-        else:
-            rows.append(_blocked_row(cid, r, seen))
-    return rows
-
-
-def _blocked_row(cid: str, r: dict, seen: str) -> dict:
-    """expect=blocked: passes only when the packet was stopped before the destination (dropped, or refused by the
-    firewall); reaching the destination's stack (open, or its own reset or ICMP) fails; cannot tell is a warning."""
-    device = f"the router or firewall between {r.get('source') or 'this host'} and {r['dest']}" + (
-        f" (this host sends through {r['gateway']})" if r.get("gateway") else ""
-    )
-    who = r.get("answered_by")
-    if who in (NOBODY, FIREWALL):
-        return check(cid, r["row"], "pass", f"{seen}; expected blocked: stopped before {r['dest']}")
-    if who == DESTINATION:
-        return check(cid, r["row"], "fail",
-                     f"{seen}; expected blocked, but TCP port {r['port']} reached {r['dest']} itself: {device} let it "
-                     "through",
-                     f"TCP {r['port']} from {r.get('source') or 'this host'} to {r['dest']} is outside the "
-                     f"port matrix: find the rule on {device} that accepts it (a rule above the matrix's, another "
-                     "table or policy) and remove it, or load the matrix's rules (playbooks/network.yml)")  # fmt: skip
-    return check(cid, r["row"], "warn", f"{seen}; expected blocked, but who answered cannot be told",
-                 "run the probe as root (raw sockets read the answers), or from a host with an open port of the same "
-                 "destination to compare hop counts with")  # fmt: skip
-
-
 def run(module: AnsibleModule) -> dict:
     p = module.params
-    if not 0 < p["timeout"] <= 60:
-        raise ValueError(f"timeout must be more than 0 and at most 60 seconds, not {p['timeout']}")
-    if p["concurrency"] < 1:
-        raise ValueError("concurrency must be at least 1")
-    source = None
-    if p["source_address"]:
-        try:
-            source = ipaddress.ip_address(p["source_address"].strip())
-        except ValueError:
-            raise ValueError(f"source_address {p['source_address']!r} is not an IPv4 address") from None
-        if source.version != 4:
-            raise ValueError(f"source_address {source} is IPv6; out of band management uses IPv4 only")
-        source = str(source)
+    source = check_params(p)
     items = targets(p)
     concurrency = fit_concurrency(p["concurrency"], len(items))
     start = time.monotonic()
     if source:
         check_source(source)
-    sniffer = Sniffer()
-    sniffed = sniffer.ok
-    try:
-        results = probe(items, p["timeout"], concurrency, source, sniffer if sniffed else None)
-    except OSError as exc:  # pragma: no cover - per-target errors are results; this is the event loop itself
-        raise ProbeError(f"the probes could not run: {exc}") from None
-    finally:
-        sniffer.close()
-    answer_of(results, sniffer if sniffed else None)
+    results, sniffed = probe_with_answers(items, p["timeout"], concurrency, source)
     elapsed = round(time.monotonic() - start, 3)
-    counts = {status: 0 for status in STATUSES}
-    for r in results:
-        counts[r["status"]] += 1
-    reasons: dict[str, int] = {}
-    for r in results:
-        reasons[r["answered_by"]] = reasons.get(r["answered_by"], 0) + 1
-    return {"changed": False, "results": results, "targets": len(items), "summary": counts, "answered_by": reasons,
-            "answers_read": sniffed, "elapsed_s": elapsed,
-            "concurrency": concurrency, **summary(check_rows(results))}  # fmt: skip
+    return {"changed": False, "results": results, "targets": len(items), **tally(results), "answers_read": sniffed,
+            "elapsed_s": elapsed, "concurrency": concurrency, **summary(check_rows(results))}  # fmt: skip
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import amt_provisioning_probe as mod
 import dns.message
 import dns.rrset
 import pytest
+from ansible_collections.oob.prep.plugins.module_utils.amt import provisioning_path as path
 
 DNS_IP, SP_IP = "127.0.1.53", "127.0.1.20"
 
@@ -98,8 +99,8 @@ def service_point():
 def dhcp(monkeypatch):
     """The DHCP hop's wire: what the server answers (settable), and the probe host's address (loopback)."""
     offered = {"answers": [answer({6: [DNS_IP], 15: "lab.example"})]}
-    monkeypatch.setattr(mod, "probe", lambda iface, message, timeout: {"message": "DHCPINFORM", **offered})
-    monkeypatch.setattr(mod, "interface_info", lambda iface: {"ipv4": "127.0.0.1", "mac": "02:00:00:00:00:01"})
+    monkeypatch.setattr(path, "probe", lambda iface, message, timeout: {"message": "DHCPINFORM", **offered})
+    monkeypatch.setattr(path, "interface_info", lambda iface: {"ipv4": "127.0.0.1", "mac": "02:00:00:00:00:01"})
     return offered
 
 

@@ -10,6 +10,7 @@ import socket
 
 import network_flow_probe
 import pytest
+from ansible_collections.oob.prep.plugins.module_utils.network import flow_probe
 from netns_topology import Namespaces, inside, need_root
 
 
@@ -98,7 +99,7 @@ def test_destinations_times_ports_and_subnets(run_module, listening):
     ],
 )
 def test_bad_input_sends_nothing(run_module, monkeypatch, params, message):
-    monkeypatch.setattr(network_flow_probe, "probe", lambda *a, **k: pytest.fail("a probe was sent"))
+    monkeypatch.setattr(flow_probe, "probe", lambda *a, **k: pytest.fail("a probe was sent"))
     status, res = run_module(network_flow_probe.main, params)
     assert status == "fail" and message in res["msg"], res
     assert res["error"] == "input"
@@ -113,8 +114,8 @@ def test_a_source_address_this_host_does_not_have(run_module):
 
 
 def test_concurrency_fits_the_targets_and_the_limits():
-    assert network_flow_probe.fit_concurrency(256, 3) == 3
-    assert network_flow_probe.fit_concurrency(100000, 100000) <= network_flow_probe.MAX_CONCURRENCY
+    assert flow_probe.fit_concurrency(256, 3) == 3
+    assert flow_probe.fit_concurrency(100000, 100000) <= flow_probe.MAX_CONCURRENCY
 
 
 # ------------------------------------------------------------------------------------------- throw-away namespaces
