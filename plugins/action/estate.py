@@ -66,6 +66,10 @@ class ActionModule(ActionBase):
         first = task_vars.get("oob_estate_checked") != run
         fact_names = set(task_vars.get("ansible_facts") or {})
         hostvars = task_vars.get("hostvars") or {}
+        # the host's variables as the inventory and the extra vars set them (and facts, registered results) - not the
+        # play's vars, which are the playbooks' own (remediate.yml gives verify.yml oob_report_fail: false)
+        me = task_vars.get("inventory_hostname")
+        names = list(hostvars[me].keys()) if me in hostvars else list(task_vars)
 
         def roles_of(name):
             return hostvars[name].get("oob_windows_roles") if name in hostvars else None
@@ -73,7 +77,7 @@ class ActionModule(ActionBase):
         found, facts = check_estate(
             options,
             values,
-            variable_names=[n for n in task_vars if n.startswith("oob_") and n not in fact_names] if first else None,
+            variable_names=[n for n in names if n.startswith("oob_") and n not in fact_names] if first else None,
             groups=task_vars.get("groups") or {},
             roles_of=roles_of,
         )

@@ -188,3 +188,20 @@ def test_no_secret_and_no_stale_marker_in_a_fact_cache(inventory, monkeypatch):
     proc, _ = play(inventory, "-e", '{"oob_amt_container_path": ["x"]}')
     assert proc.returncode != 0
     assert "unknown variable oob_amt_container_path" in proc.stdout, proc.stdout
+
+
+def test_the_playbooks_own_play_vars_are_not_inventory_variables(inventory):
+    """A play var of the project's playbooks (remediate.yml gives verify.yml oob_report_fail: false) is not set in the
+    inventory nor as an extra var: not refused. The same name as an extra var is."""
+    book = inventory.parent / "play.yml"
+    book.write_text(
+        book.read_text().replace(
+            f"- ansible.builtin.import_playbook: {ROOT}/playbooks/estate.yml\n",
+            f"- ansible.builtin.import_playbook: {ROOT}/playbooks/estate.yml\n  vars:\n    oob_report_fail: false\n",
+            1,
+        )
+    )
+    proc, _ = play(inventory)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    proc, _ = play(inventory, "-e", "oob_report_fail=false")
+    assert proc.returncode != 0 and "role variable(s) oob_report_fail" in proc.stdout, proc.stdout[-3000:]
