@@ -10,8 +10,10 @@
   c. the project's LDAP modules / community.general.ldap_entry + ldap_attrs doing the same checks (same objects,
      same attributes), and dns_provision_record / community.general.nsupdate (bench/dns_noop.py). Goal <= 0.5.
   d. bench/amt_discovery.py (65,534 loopback addresses, simulated devices) against nmap. Goal <= 0.5 x nmap.
+  e. the no-op `make check` (site.yml --check --diff, as an admin runs it before a change) / `ansible localhost -m
+     ping` with the same inventory and vault options, alternating; the task executions per host. Goal <= 5.
 
-Usage: .venv/bin/python bench/side_by_side.py [--runs N] [--only a,b,c,d] [--no-write]
+Usage: .venv/bin/python bench/side_by_side.py [--runs N] [--only a,b,c,d,e] [--no-write]
 The lab must be up and converged (make bench brings it up). Exit status 0 when every goal is met, 1 otherwise,
 2 when a benchmark could not run.
 """
@@ -183,6 +185,48 @@ def bench_site(runs: int, work: Path) -> dict:
         "goal": 1.3,
         "goal_met": med(site_t) / med(ping_t) <= 1.3,
         "usn_moved": usn_after - usn_before,
+        "runs": runs,
+    }
+
+
+# e. make check against ping -----------------------------------------------------------------------------------------
+MAKE_CHECK = ["make", "--no-print-directory", "check", "ENV=lab"]
+PING = [str(BIN / "ansible"), "localhost", *LAB_INV, "-m", "ansible.builtin.ping"]
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    """(seconds, output) of one command from the project's directory; raises BenchError when it fails."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)}: rc {proc.returncode}: {proc.stdout[-1500:]} {proc.stderr[-1500:]}")
+    return seconds, proc.stdout
+
+
+def bench_make_check(runs: int) -> dict:
+    """The no-op make check (what an admin runs before each change) against Ansible's smallest run with the same
+    inventory and vault options, alternating; the task executions per host come from make check's recap."""
+    _s, out = timed(MAKE_CHECK)  # warm-up (and the counts)
+    counts = recap(out)
+    if any(c.get("changed") or c.get("failed") or c.get("unreachable") for c in counts.values()):
+        raise BenchError(f"make check is not a no-op here (converge first): {counts}")
+    timed(PING)
+    check_t, ping_t = [], []
+    for _ in range(runs):
+        check_t.append(timed(MAKE_CHECK)[0])
+        ping_t.append(timed(PING)[0])
+    return {
+        "command": " ".join(MAKE_CHECK),
+        "floor_command": " ".join(PING).replace(str(BIN) + "/", ".venv/bin/"),
+        "task_executions_per_host": {h: c["ok"] + c["skipped"] + c["failed"] for h, c in counts.items()},
+        "check_seconds": [round(s, 3) for s in check_t],
+        "ping_seconds": [round(s, 3) for s in ping_t],
+        "check_median": med(check_t),
+        "ping_median": med(ping_t),
+        "ratio": ratio(med(check_t), med(ping_t)),
+        "goal": 5,
+        "goal_met": med(check_t) / med(ping_t) <= 5,
         "runs": runs,
     }
 
@@ -491,7 +535,7 @@ from side_by_side_report import render  # noqa: E402  (the markdown and the tabl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=5, help="timed runs of each side (default 5); medians")
-    parser.add_argument("--only", default="a,b,c,d", help="which benchmarks (default a,b,c,d)")
+    parser.add_argument("--only", default="a,b,c,d,e", help="which benchmarks (default a,b,c,d,e)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md as it is")
     opts = parser.parse_args()
     if os.geteuid() != 0:
@@ -517,6 +561,7 @@ def main() -> int:
             ("c", lambda: bench_vs_cg(rec, opts.runs, work)),
             ("c_dns", lambda: bench_nsupdate(opts.runs)),
             ("d", bench_amt),
+            ("e", lambda: bench_make_check(opts.runs)),
         ]
         for key, step in steps:
             if key[0] not in only:
@@ -542,7 +587,7 @@ def main() -> int:
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     table, doc = render(results)
     print(table)
-    if not opts.no_write and only == {"a", "b", "c", "d"}:
+    if not opts.no_write and only >= {"a", "b", "c", "d", "e"}:
         slim = {k: v for k, v in results.items()}
         if "a" in slim:
             slim["a"] = {k: v for k, v in slim["a"].items() if k != "record"}
@@ -551,7 +596,7 @@ def main() -> int:
         print(f"side_by_side: wrote {DOC.relative_to(ROOT)} and {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     if errors:
         return 2
-    goals = [results[k]["goal_met"] for k in ("a", "c", "c_dns", "d") if k in results]
+    goals = [results[k]["goal_met"] for k in ("a", "c", "c_dns", "d", "e") if k in results]
     if "b" in results:
         goals.append(results["b"]["total_goal_met"])
     return 0 if all(goals) else 1

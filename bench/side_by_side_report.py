@@ -50,6 +50,12 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
                     f"{d['ratio']}x ({best['wall_s']} s / {d['report']['nmap_s']} s; {best['found']} devices, "
                     f"peak RSS {best['peak_rss_mb']} MB)", "<= 0.5", _goal(d["goal_met"]),
                     ".venv/bin/python bench/amt_discovery.py"))  # fmt: skip
+    if "e" in r:
+        e = r["e"]
+        out.append(("e. no-op make check / ansible localhost -m ping (same inventory, vault)",
+                    f"{e['ratio']}x ({e['check_median']} s / {e['ping_median']} s, median of {e['runs']}; task "
+                    f"executions per host {e['task_executions_per_host']})", "<= 5", _goal(e["goal_met"]),
+                    f"{CMD} --only e -n {e['runs']} --no-write"))  # fmt: skip
     return out
 
 
@@ -200,6 +206,28 @@ def render(r: dict) -> tuple[str, str]:
             f"{d['best']['found']} devices, versions read {d['best']['versions_read']}, certificates read "
             f"{d['best']['certificates_read']}, same devices as nmap {d['best']['same_devices_as_nmap']}, peak RSS "
             f"{d['best']['peak_rss_mb']} MB",
+            "",
+        ]
+    if "e" in r:
+        e = r["e"]
+        before = r.get("e_before") or {}
+        parts += [
+            "## e. The no-op make check against Ansible's smallest run",
+            "",
+            f"`{e['command']}` (what an admin runs before a change: `site.yml --check --diff`, verify.yml's probes",
+            f"included, after `make lab-deps`) against `{e['floor_command']}`, alternating, warm.",
+            "",
+            f"- make check {e['check_seconds']} s; ping {e['ping_seconds']} s",
+            f"- ratio of the medians: **{e['ratio']}** (goal <= 5: {_goal(e['goal_met'])})",
+            f"- task executions per host (recap: ok + skipped + failed): {e['task_executions_per_host']}",
+            *(
+                [
+                    f"- before (issue 22's starting point, {before.get('when')}): task executions per host "
+                    f"{before.get('task_executions_per_host')}, make check {before.get('check_median')} s"
+                ]
+                if before
+                else []
+            ),
             "",
         ]
     if r.get("errors"):
