@@ -7,6 +7,12 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # ansible-lint, molecule and ansible-test write under HOME: keep that inside the project
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export XDG_CACHE_HOME := $(CURDIR)/.cache/xdg
+# Caches that serve every checkout on this machine (a clean clone in CI included): pip's wheels and ansible-test's
+# sanity virtualenvs. Content-addressed (wheels by hash, sanity venvs by their requirements): sharing them changes no
+# result, only the time a fresh clone takes. OOB_MACHINE_CACHE= (empty) keeps them inside the project.
+OOB_MACHINE_CACHE ?= $(HOME)/.cache/oob-prep
+export PIP_CACHE_DIR ?= $(if $(OOB_MACHINE_CACHE),$(OOB_MACHINE_CACHE)/pip,$(CURDIR)/.cache/xdg/pip)
+export SANITY_HOME ?= $(if $(OOB_MACHINE_CACHE),$(OOB_MACHINE_CACHE)/sanity-home,$(CURDIR)/.cache/sanity-home)
 # Certipy (tests only) lives in its own venv; the Certipy tests skip, saying why, when it is not there
 export OOB_CERTIPY ?= $(if $(wildcard $(CURDIR)/.venv-certipy/bin/certipy),$(CURDIR)/.venv-certipy/bin/certipy,)
 LAB := $(BIN)/python lab/lab.py
