@@ -9,7 +9,6 @@ collection, so they are written once.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ansible.errors import AnsibleError
@@ -19,17 +18,6 @@ from ansible_collections.oob.prep.plugins.module_utils.estate.spec import SPEC_F
 
 # plugins/action/estate.py -> the collection's root
 SPEC_PATH = Path(__file__).resolve().parents[2] / SPEC_FILE
-
-
-def run_id() -> str:
-    """This ansible-playbook run: the controller process (the parent of the worker running this plugin) and its start
-    time (field 22 of /proc/<pid>/stat), so a reused process id is another run."""
-    pid = os.getppid()
-    try:
-        started = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        started = "?"
-    return f"{pid}:{started}"
 
 
 class ActionModule(ActionBase):
@@ -60,10 +48,9 @@ class ActionModule(ActionBase):
                     problems.append(f"{name} cannot be templated: {exc.message}")
         # The inventory's and the extra vars' oob_* names are checked by the first validation of a run; a later one
         # (each playbook of site.yml starts with it) also sees the roles' registered results, which are host variables.
-        # The marker names this run (should it ever be cached, a marker of an earlier run does not count), and facts
-        # (from a fact cache) are never taken for the inventory's variables.
-        run = run_id()
-        first = task_vars.get("oob_estate_checked") != run
+        # The marker is set with set_fact (never cached, so never from an earlier run); facts (from a fact cache) are
+        # never taken for the inventory's variables.
+        first = "oob_estate_checked" not in task_vars
         fact_names = set(task_vars.get("ansible_facts") or {})
         hostvars = task_vars.get("hostvars") or {}
         # the host's variables as the inventory and the extra vars set them (and facts, registered results) - not the
@@ -89,6 +76,5 @@ class ActionModule(ActionBase):
             return result
         # the values hold the estate's secrets (the roles need them): the result is not shown, and they are returned as
         # a result, not as facts (the role sets them with set_fact, which keeps them out of any fact cache)
-        facts["oob_estate_checked"] = run
         result.update(estate=facts, msg="The estate is valid", _ansible_no_log=True)
         return result

@@ -62,9 +62,8 @@ estate:
   type: complex
   contains:
     oob_estate_checked:
-      description: This run (the controller process and its start time); a later validation in the same run skips
-        the check of the variable names, a marker from an earlier run (a fact cache) does not.
-      type: str
+      description: True; a later validation in the same run skips the check of the variable names.
+      type: bool
       returned: success
     oob_estate_amt_container:
       description: C(oob_amt_container) with its defaults.
