@@ -110,8 +110,13 @@ class KeaClient:
             )
             return resp.read()
         except urllib.error.HTTPError as exc:
-            kind = "auth" if exc.code in (401, 403) else "protocol"
-            raise OobDhcpError(kind, f"{self.where}: HTTP {exc.code} {exc.reason}") from None
+            if exc.code in (401, 403):  # name the options, never their values
+                raise OobDhcpError(
+                    "auth",
+                    f"{self.where} refused the credentials (HTTP {exc.code} {exc.reason}): check kea.username and "
+                    "kea.password (the agent's basic authentication clients)",
+                ) from None
+            raise OobDhcpError("protocol", f"{self.where}: HTTP {exc.code} {exc.reason}") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             kind = "tls" if "CERTIFICATE" in str(reason).upper() else "connect"

@@ -29,6 +29,28 @@ def test_a_client_needs_a_socket_or_a_url():
     assert KeaClient(url="https://kea:8000/", service="d2").where == "d2 at https://kea:8000/"
 
 
+@pytest.mark.parametrize(("code", "reason"), [(401, "Unauthorized"), (403, "Forbidden")])
+def test_refused_credentials_name_the_options_and_never_the_password(code, reason):
+    import urllib.error
+
+    from ansible_collections.oob.prep.plugins.module_utils.dhcp.plan import OobDhcpError
+
+    password = "S3cret-kea-pw"
+    sent = {}
+
+    def open_url(url, **kwargs):  # what kea-ctrl-agent answers a client it does not know (RFC 7235 section 3.1)
+        sent.update(kwargs)
+        raise urllib.error.HTTPError(url, code, reason, {}, None)
+
+    client = KeaClient(url="https://kea:8000/", open_url=open_url,
+                       url_options={"url_username": "oob-prep", "url_password": password})  # fmt: skip
+    with pytest.raises(OobDhcpError) as caught:
+        client.command("config-get")
+    assert sent["url_password"] == password  # it was sent, and is not told back
+    assert caught.value.kind == "auth" and password not in str(caught.value)
+    assert f"HTTP {code} {reason}" in str(caught.value) and "kea.username and kea.password" in str(caught.value)
+
+
 def test_option_levels_go_subnet_shared_network_global_and_name_the_classes():
     subnet = copy.deepcopy(SUBNET)
     dhcp4 = {
