@@ -20,9 +20,16 @@ follows the published protocol, as recorded in docs/notes ("Intel AMT on the wir
   shaped after the AMT responses recorded in Intel's go-wsman-messages (``pkg/wsman/wsmantesting/responses``):
   Get/Enumerate/Pull of AMT_GeneralSettings, AMT_SetupAndConfigurationService, CIM_SoftwareIdentity (InstanceID
   ``AMT`` carries the version's first three parts, ``Build Number`` the fourth) and
-  CIM_AssociatedPowerManagementService (PowerState; also under CIM_ServiceAvailableToElement, as AMT lists it).
-  Anything else gets a WS-Addressing fault. With ``chunked`` the 200 answers use ``Transfer-Encoding: chunked``, as
-  the MPS recordings of real firmware do.
+  CIM_AssociatedPowerManagementService (PowerState; also under CIM_ServiceAvailableToElement, as AMT lists it),
+  and Enumerate/Pull of AMT_ProvisioningCertificateHash, the trusted root certificate hashes (``certificate_hashes``
+  below). No recording of that class was found (not in go-wsman-messages' test data), so its answer has the shape of
+  the recorded Pull answers of the other AMT classes (``h:`` the class's namespace, properties in alphabetical order,
+  ``g:Items`` then ``g:EndOfSequence``) and the values Intel documents: ElementName the CA's name, Enabled and
+  IsDefault ``true``/``false``, HashData the hash in base64, HashType 1 SHA-1, 2 SHA-256, 3 SHA-384 (intel/lms
+  AMT_ProvisioningCertificateHash.mof and PTHI_Commands; see wire.HASH_TYPES), InstanceID ``Certificate Hash <n>``
+  (as Intel's LMS names them). The SDK lists the class from AMT 3.0: a device below 3.0 answers it with the fault of
+  an unknown class. Anything else gets a WS-Addressing fault. With ``chunked`` the 200 answers use
+  ``Transfer-Encoding: chunked``, as the MPS recordings of real firmware do.
 - Nonces that expire: with ``nonce_max_age`` (seconds) or ``nonce_max_uses`` (authenticated requests), a right
   digest with a nonce past either limit gets a 401 with a new nonce, ``stale="true"`` only with ``nonce_stale``
   (firmware often leaves it ``false``, so a client has to retry on a new nonce whatever stale says).
@@ -68,6 +75,9 @@ Configuration (JSON)::
         "provisioning_mode": 1,                          # 1 admin/enterprise, 2 small business, 4 client
         "power_state": 2,                                # 2 on, 8 off (CIM PowerState)
         "hostname": "amt1", "domain": "lab.example",
+        "certificate_hashes": [{"name": "DigiCert Global Root CA", "type": "sha256", "hex": "4348...",
+                                "default": true, "enabled": true}],   # AMT_ProvisioningCertificateHash; type
+                                                 # sha1 | sha256 | sha384; default: DEFAULT_CERTIFICATE_HASHES
         "tls": {"cert": "amt1.pem", "key": "amt1.key"},  # serve 16993 with this certificate (paths relative
                                                          # to the configuration file); "legacy": true serves
                                                          # TLS 1.0 only (see --make-cert --legacy)
@@ -116,6 +126,19 @@ SERVER_HEADERS = {
 }
 PROVISIONING_STATES = {"pre": 0, "in": 1, "post": 2}
 PROVISIONING_MODES = {"admin": 1, "acm": 1, "enterprise": 1, "small_business": 2, "smb": 2, "client": 4, "ccm": 4}
+# The trusted root hashes a device has when its spec names none: SHA-256 and SHA-1 of the DER of three CA certificates
+# that AMT firmware ships hashes of, computed from Debian's ca-certificates with
+#   openssl x509 -in /etc/ssl/certs/<file>.pem -outform DER | openssl dgst -sha256   (-sha1 for the last one)
+# (DigiCert_Global_Root_CA.pem, Go_Daddy_Root_Certificate_Authority_-_G2.pem, Go_Daddy_Class_2_CA.pem).
+DEFAULT_CERTIFICATE_HASHES = [
+    {"name": "DigiCert Global Root CA", "type": "sha256", "default": True, "enabled": True,
+     "hex": "4348a0e9444c78cb265e058d5e8944b4d84f9662bd26db257f8934a443c70161"},
+    {"name": "Go Daddy Root Certificate Authority - G2", "type": "sha256", "default": True, "enabled": True,
+     "hex": "45140b3247eb9cc8c5b4f0d7b53091f73292089e6e5a63e2749dd3aca9198eda"},
+    {"name": "Go Daddy Class 2 Certification Authority", "type": "sha1", "default": True, "enabled": False,
+     "hex": "2796bae63f1801e277261ba0d77770028f20eee4"},
+]  # fmt: skip
+HASH_TYPES = {"sha1": (1, 20), "sha256": (2, 32), "sha384": (3, 48)}  # HashType and size (see the docstring)
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may idle
 MAX_BODY = 256 * 1024
 MAX_NONCES = 64  # per device
@@ -183,6 +206,8 @@ class Device:
         mode = spec.get("provisioning_mode", 1)
         self.provisioning_mode = int(PROVISIONING_MODES.get(str(mode).lower(), mode))
         self.power_state = int(spec.get("power_state", 2))
+        self.certificate_hashes = check_hashes(self.address, spec.get("certificate_hashes",
+                                                                      DEFAULT_CERTIFICATE_HASHES))  # fmt: skip
         self.hostname = spec.get("hostname", "")
         self.domain = spec.get("domain", "")
         self.stall = bool(spec.get("stall", False))
@@ -277,6 +302,12 @@ class Device:
                     ("Recovery Version", three), ("Recovery Build Num", build), ("Legacy Mode", "False"),
                     ("AMT FW Core Version", three)]  # fmt: skip
             return name, [[("InstanceID", i), ("IsEntity", "true"), ("VersionString", v)] for i, v in rows]
+        if resource == AMT_SCHEMA + "AMT_ProvisioningCertificateHash" and int(self.version.split(".")[0]) >= 3:
+            return name, [[
+                ("ElementName", h["name"]), ("Enabled", str(h["enabled"]).lower()),
+                ("HashData", base64.b64encode(bytes.fromhex(h["hex"])).decode()), ("HashType", h["code"]),
+                ("InstanceID", f"Certificate Hash {n}"), ("IsDefault", str(h["default"]).lower()),
+            ] for n, h in enumerate(self.certificate_hashes, start=1)]  # fmt: skip
         if resource in (CIM_SCHEMA + "CIM_AssociatedPowerManagementService",
                         CIM_SCHEMA + "CIM_ServiceAvailableToElement"):  # fmt: skip
             states = [("AvailableRequestedPowerStates", s) for s in (2, 8, 5, 4, 7, 10, 12, 14)]
@@ -294,6 +325,24 @@ class Device:
     def message_id(self) -> str:
         self.counter += 1
         return f"uuid:00000000-8086-8086-8086-{self.counter:012X}"
+
+
+def check_hashes(address, hashes) -> list[dict]:
+    """The ``certificate_hashes`` of a device spec, checked, each with its HashType ``code``."""
+    if not isinstance(hashes, list):
+        raise ValueError(f"device {address}: certificate_hashes must be a list")
+    out = []
+    for i, h in enumerate(hashes):
+        kind = str(h.get("type", "")).lower() if isinstance(h, dict) else ""
+        if kind not in HASH_TYPES:
+            raise ValueError(f"device {address}: certificate_hashes[{i}].type must be one of {', '.join(HASH_TYPES)}")
+        code, size = HASH_TYPES[kind]
+        text = str(h.get("hex", "")).lower()
+        if not re.fullmatch(r"[0-9a-f]*", text) or len(text) != 2 * size:
+            raise ValueError(f"device {address}: certificate_hashes[{i}].hex must be {size} bytes of hex for {kind}")
+        out.append({"name": str(h.get("name") or f"Hash {i + 1}"), "type": kind, "code": code, "hex": text,
+                    "default": bool(h.get("default", False)), "enabled": bool(h.get("enabled", True))})  # fmt: skip
+    return out
 
 
 class _Raw(str):

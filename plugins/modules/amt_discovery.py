@@ -126,6 +126,15 @@ options:
         this option.
     type: bool
     default: false
+  certificate_hashes:
+    description:
+      - Also read the device's trusted root certificate hashes over WS-MAN (C(AMT_ProvisioningCertificateHash),
+        Enumerate and Pull, with O(username) and O(password)) into RV(devices[].certificate_hashes) - the roots a
+        provisioning certificate must chain to for remote configuration.
+      - Needs O(username) and O(password). A device whose hashes cannot be read keeps
+        RV(devices[].certificate_hashes=null) and says why in RV(devices[].error).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -157,6 +166,13 @@ EXAMPLES = r"""
     password: "{{ vault_amt_admin_password }}"
     wsman_port: 16993
     ca_file: "{{ inventory_dir }}/files/amt-ca.pem"
+
+- name: Also read each device's trusted root certificate hashes (AMT_ProvisioningCertificateHash)
+  amt_discovery:
+    targets: [203.0.113.0/24]
+    username: admin
+    password: "{{ vault_amt_admin_password }}"
+    certificate_hashes: true
 
 - name: Read old AMT firmware (TLS 1.0, SHA-1, 1024-bit keys) on 16993 too
   amt_discovery:
@@ -243,6 +259,24 @@ devices:
         key_size: {description: Key size in bits., type: int}
         self_signed: {description: Subject equals issuer., type: bool}
         serial: {description: Serial number in hex., type: str}
+    certificate_hashes:
+      description:
+        - The trusted root certificate hashes of AMT_ProvisioningCertificateHash, in the device's order; null when
+          they were not read (no WS-MAN port open, or an error, which RV(devices[].error) names).
+      returned: when O(certificate_hashes=true)
+      type: list
+      elements: dict
+      contains:
+        name: {description: "The CA's friendly name (ElementName, else Description).", type: str}
+        type:
+          description: "V(sha1), V(sha256) or V(sha384) (HashType 1, 2, 3; V(md5) and V(sha512) for AMT 2.0-5.x
+            entries, C(unknown_<n>) for another HashType)."
+          type: str
+        hex: {description: The hash (of the CA certificate's DER) in lower-case hex., type: str}
+        default: {description: IsDefault - a factory default hash., type: bool}
+        enabled: {description: Enabled - the hash is in use for provisioning., type: bool}
+      sample: [{name: DigiCert Global Root CA, type: sha256, default: true, enabled: true,
+                hex: 4348a0e9444c78cb265e058d5e8944b4d84f9662bd26db257f8934a443c70161}]
     error:
       description: What went wrong with this device (an unknown Server header, malformed answer, TLS failure - old
         TLS names O(legacy_tls) -, refused credentials, deadline), or null.
@@ -318,6 +352,7 @@ def argument_spec() -> dict:
         validate_certs=dict(type="bool", default=True),
         ca_file=dict(type="path"),
         legacy_tls=dict(type="bool", default=False),
+        certificate_hashes=dict(type="bool", default=False),
     )
 
 
@@ -335,7 +370,8 @@ def run(module: AnsibleModule) -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_together=[("username", "password")])  # fmt: skip
+                           required_together=[("username", "password")],
+                           required_if=[("certificate_hashes", True, ("username", "password"))])  # fmt: skip
     run_and_exit(module, run, (ScanError,))
 
 

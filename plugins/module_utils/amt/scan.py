@@ -9,6 +9,10 @@ credentials WS-MAN over digest auth - bounded as a whole by ``host_timeout``, so
 reported with an ``error`` and never holds up the run. A malformed HTTP or TLS answer is that device's ``error``;
 only bad input (ValueError, raised before anything is sent) stops a run.
 
+With ``certificate_hashes: true`` (and credentials) the WS-MAN read also enumerates AMT_ProvisioningCertificateHash,
+the device's trusted root certificate hashes (:func:`read_certificate_hashes`), into ``dev["certificate_hashes"]``;
+a failure there is a note in the device's ``error`` and leaves it None. Off (the default), the key is absent.
+
 Pure parsing lives in oob_amt; this module is the I/O around it.
 """
 
@@ -33,6 +37,7 @@ from ansible_collections.oob.prep.plugins.module_utils.amt.wire import (
     KNOWN_HEADERS,
     amt_version,
     certificate_facts,
+    certificate_hashes,
     digest_authorization,
     general_settings,
     parse_challenges,
@@ -293,6 +298,13 @@ class Wsman:
         return items
 
 
+async def read_certificate_hashes(wsman: Wsman) -> list[dict]:
+    """The device's trusted root certificate hashes: Enumerate and Pull of AMT_ProvisioningCertificateHash with the
+    client's credentials, as :func:`wire.certificate_hashes` gives them. Errors propagate (AuthError, TimeoutError,
+    ValueError for a fault or a malformed answer)."""
+    return certificate_hashes(await wsman.enumerate("AMT_ProvisioningCertificateHash"))
+
+
 # --- per device ----------------------------------------------------------------------------------------------------
 
 
@@ -402,6 +414,8 @@ async def probe_device(dev: dict, opts: dict) -> dict:
             )
         elif http_ok:
             _note(dev, "the answers carry no Server header, so the device is not identified as Intel AMT")
+    if opts.get("certificate_hashes"):
+        dev["certificate_hashes"] = None
     if opts.get("username") and opts.get("password") and opts["wsman_port"] in dev["ports"]:
         await _wsman(dev, opts)
     classify(dev)
@@ -418,6 +432,8 @@ async def _wsman(dev: dict, opts: dict) -> None:
         ("AMT_SetupAndConfigurationService", client.get, _apply_setup),
         ("CIM_AssociatedPowerManagementService", client.enumerate, _apply_power),
     )
+    if opts.get("certificate_hashes"):
+        steps += (("AMT_ProvisioningCertificateHash", lambda _name: read_certificate_hashes(client), _apply_hashes),)
     for class_name, call, apply in steps:
         try:
             apply(dev, await call(class_name))
@@ -453,6 +469,10 @@ def _apply_setup(dev: dict, items: list) -> None:
 
 def _apply_power(dev: dict, items: list) -> None:
     dev["power_state"] = power_state(items)
+
+
+def _apply_hashes(dev: dict, hashes: list) -> None:
+    dev["certificate_hashes"] = hashes
 
 
 # --- the scan --------------------------------------------------------------------------------------------------------
@@ -608,6 +628,10 @@ def check_options(opts: dict) -> dict:
         raise ValueError(f"wsman_port must be 16992 or 16993, not {o['wsman_port']}")
     if bool(o.get("username")) != bool(o.get("password")):
         raise ValueError("username and password go together: give both for WS-MAN, or neither")
+    o["certificate_hashes"] = bool(o.get("certificate_hashes", False))
+    if o["certificate_hashes"] and not o.get("username"):
+        raise ValueError("certificate_hashes needs username and password: the trusted root hashes are read over WS-MAN "
+                         "with the AMT administrator's credentials")  # fmt: skip
     if o.get("ca_file") and not os.path.isfile(o["ca_file"]):
         raise ValueError(f"ca_file {o['ca_file']} does not exist: give the PEM file of the CA that issued the AMT "
                          "certificates")  # fmt: skip

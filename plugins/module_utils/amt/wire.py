@@ -46,6 +46,9 @@
 - WS-Management (DMTF DSP0226) SOAP 1.2 envelopes for Get, Enumerate and Pull, and namespace-aware parsers of the
   answers (:func:`wsman_get`, :func:`wsman_enumerate`, :func:`wsman_pull`, :func:`parse_wsman`). The resource URIs
   and the answers' shapes are those of Intel's go-wsman-messages (Apache-2.0) and Open AMT's MPS tests.
+- :func:`certificate_hashes`: the trusted root certificate hashes of AMT_ProvisioningCertificateHash (read with the
+  AMT administrator's credentials), as ``{name, type, hex, default, enabled}``. See :data:`HASH_TYPES` for the
+  HashType values and their sources.
 - :func:`certificate_facts`: subject, issuer, expiry and key of the 16993 certificate (DER), with ``cryptography``.
 
 Every parser raises ValueError with a message that says what was wrong.
@@ -53,6 +56,8 @@ Every parser raises ValueError with a message that says what was wrong.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import xml.etree.ElementTree as ET
@@ -266,6 +271,7 @@ CLASSES = {
     "AMT_SetupAndConfigurationService": AMT_SCHEMA + "AMT_SetupAndConfigurationService",
     "CIM_SoftwareIdentity": CIM_SCHEMA + "CIM_SoftwareIdentity",
     "CIM_AssociatedPowerManagementService": CIM_SCHEMA + "CIM_AssociatedPowerManagementService",
+    "AMT_ProvisioningCertificateHash": AMT_SCHEMA + "AMT_ProvisioningCertificateHash",
 }
 ACTIONS = {
     "get": "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
@@ -419,6 +425,73 @@ def general_settings(item: dict) -> dict:
         "domain": (item.get("DomainName") or "").strip().lower() or None,
         "digest_realm": item.get("DigestRealm") or None,
     }
+
+
+# --- AMT_ProvisioningCertificateHash --------------------------------------------------------------------------------
+
+# AMT_ProvisioningCertificateHash.HashType: (name, hash size in bytes). Sources, Intel's own (intel/lms, Apache-2.0):
+# - MEWMIProv/ME/MEMofs/AMT_ProvisioningCertificateHash.mof: ``uint8 HashType`` with ValueMap {"0", "1", "2", "3"},
+#   Values {"a 16-byte hash created by MD-5", "a 20-byte hash created by SHA-1", "a 32-byte hash created by
+#   SHA-256", "a 48-byte hash created by SHA-384 / a 64-byte hash created by SHA-512 (Intel(R) AMT 2.0->5.x)"};
+# - MEWMIProv's PTHI_Commands::GetCertificateHash fills HashType straight from the HashAlgorithm of the firmware's
+#   CFG_GetCertificateHashEntry, which the Intel AMT SDK documents as 1 SHA1 (20 bytes), 2 SHA256 (32 bytes, from
+#   Release 6.0) and 3 SHA384 (48 bytes, from Release 6.0) - the codes of the provisioning hello too (amt.hello).
+# So 0 is not SHA-1. Value 3 with 64 bytes of hash is SHA-512 (AMT 2.0 to 5.x, per the MOF).
+HASH_TYPES = {0: ("md5", 16), 1: ("sha1", 20), 2: ("sha256", 32), 3: ("sha384", 48)}
+HASH_CODES = {name: code for code, (name, _size) in HASH_TYPES.items()}
+GENERIC_HASH_NAME = "intel(r) amt: provisioning certificate hash"  # LMS's ElementName; the CA is then in Description
+
+
+def _bool(value, what: str) -> bool:
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0", ""):
+        return False
+    raise ValueError(f"{what} is {value!r}, not true or false")
+
+
+def certificate_hashes(items: list[dict]) -> list[dict]:
+    """The AMT_ProvisioningCertificateHash instances (from :func:`parse_wsman`) as ``[{name, type, hex, default,
+    enabled}]``: ``name`` the CA's friendly name (ElementName; Description when ElementName is missing or Intel's
+    generic "Intel(r) AMT: Provisioning Certificate Hash"), ``type`` ``sha1``, ``sha256`` or ``sha384`` (``md5`` and
+    ``sha512`` for AMT 2.0-5.x entries, ``unknown_<n>`` for a HashType not in :data:`HASH_TYPES`), ``hex`` the hash
+    in lower-case hex, ``default`` IsDefault (a factory default), ``enabled`` Enabled (in use for provisioning).
+
+    HashData is base64 on the wire (the MOF's ``uint8 HashData[]`` with the OctetString qualifier; Intel's CIM
+    Framework, intel/lms CIM_Framework/.../AMT_ProvisioningCertificateHash.h, types it ``Base64``). Bytes past the
+    type's size that are all zero are padding and dropped (Intel's WMI provider copies the 64-byte firmware buffer).
+    ValueError when HashData is not base64, is shorter than its type says, or is longer with non-zero bytes (other
+    than 64 bytes of type 3, SHA-512)."""
+    out = []
+    for i, item in enumerate(items):
+        where = f"certificate hash {item.get('InstanceID') or i}"
+        try:
+            data = base64.b64decode(str(item.get("HashData") or "").strip(), validate=True)
+        except (ValueError, binascii.Error):
+            raise ValueError(f"{where}: HashData {item.get('HashData')!r} is not base64") from None
+        if not data:
+            raise ValueError(f"{where}: no HashData")
+        code = _int(item.get("HashType"))
+        if code in HASH_TYPES:
+            kind, size = HASH_TYPES[code]
+            if code == 3 and len(data) == 64 and any(data[48:]):
+                kind, size = "sha512", 64
+            if len(data) < size:
+                raise ValueError(f"{where}: HashType {code} ({kind}) is {size} bytes, HashData has {len(data)}")
+            if any(data[size:]):
+                raise ValueError(f"{where}: HashType {code} ({kind}) is {size} bytes, HashData has {len(data)} "
+                                 "that are not zero padding")  # fmt: skip
+            data = data[:size]
+        else:
+            kind = f"unknown_{item.get('HashType')}"
+        name = str(item.get("ElementName") or "").strip()
+        if not name or name.lower() == GENERIC_HASH_NAME:
+            name = str(item.get("Description") or "").strip() or name
+        out.append({"name": name or None, "type": kind, "hex": data.hex(),
+                    "default": _bool(item.get("IsDefault"), f"{where}: IsDefault"),
+                    "enabled": _bool(item.get("Enabled"), f"{where}: Enabled")})  # fmt: skip
+    return out
 
 
 # --- TLS certificate -----------------------------------------------------------------------------------------------

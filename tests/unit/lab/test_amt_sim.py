@@ -3,6 +3,7 @@ ssl, requests' HTTPDigestAuth and a digest computed here by hand (RFC 2617), on 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
@@ -190,6 +191,41 @@ def test_other_classes(sim):
     assert power.findtext(".//pm:PowerState", namespaces=NS) == "8"
     unknown = _post(url, soap(GET, AMT + "AMT_NoSuchClass"))
     assert unknown.status_code == 400 and "DestinationUnreachable" in unknown.text
+
+
+def test_provisioning_certificate_hashes_default(sim):
+    """A device whose spec names no hashes serves the simulator's default: the SHA-256/SHA-1 of three CA
+    certificates of Debian's ca-certificates, compared here with what the openssl CLI computes from them."""
+    cls = "AMT_ProvisioningCertificateHash"
+    root = _enumerate_pull(f"http://{sim['addr']['full']}:16992/wsman", AMT + cls)
+    ns = {"h": AMT + cls}
+    assert root.findtext(".//wsa:Action", namespaces=NS).endswith("/enumeration/PullResponse")
+    assert root.find(".//wsen:EndOfSequence", NS) is not None
+    items = root.findall(".//wsen:Items/h:" + cls, {**NS, **ns})
+    props = [[_local(e.tag) for e in item] for item in items]
+    assert props == [["ElementName", "Enabled", "HashData", "HashType", "InstanceID", "IsDefault"]] * 3
+    got = [(i.findtext("h:ElementName", namespaces=ns), i.findtext("h:HashType", namespaces=ns),
+            base64.b64decode(i.findtext("h:HashData", namespaces=ns)).hex(), i.findtext("h:Enabled", namespaces=ns))
+           for i in items]  # fmt: skip
+    assert [g[1] for g in got] == ["2", "2", "1"] and [g[3] for g in got] == ["true", "true", "false"]
+    assert got[0][0] == "DigiCert Global Root CA"
+    if not shutil.which("openssl"):
+        pytest.skip("openssl computes the expected hashes")
+    files = ["DigiCert_Global_Root_CA.pem", "Go_Daddy_Root_Certificate_Authority_-_G2.pem", "Go_Daddy_Class_2_CA.pem"]
+    expected = []
+    for name, digest in zip(files, ("sha256", "sha256", "sha1"), strict=True):
+        pem = Path("/etc/ssl/certs") / name
+        if not pem.exists():
+            pytest.skip(f"{pem} is not here (Debian's ca-certificates)")
+        der = subprocess.run(["openssl", "x509", "-in", str(pem), "-outform", "DER"], capture_output=True,
+                             check=True).stdout  # fmt: skip
+        out = subprocess.run(["openssl", "dgst", f"-{digest}", "-r"], input=der, capture_output=True, check=True)
+        expected.append(out.stdout.split()[0].decode())
+    assert [g[2] for g in got] == expected
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 def test_wrong_password_is_401(sim):
