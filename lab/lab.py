@@ -53,6 +53,7 @@ SP = f"{C.PREFIX}-sp"
 CON = f"{C.PREFIX}-con"
 AMT_CLIENT = f"{C.PREFIX}-amtc"
 AMT_SETUP = C.AMT_SETUP["ns"]
+AMT_SETUP_UNTRUSTED = C.AMT_SETUP_UNTRUSTED["ns"]
 BIND = C.BIND["ns"]
 
 # namespace -> (bridge, address/prefix or None, default gateway or None)
@@ -66,6 +67,7 @@ HOSTS: dict[str, tuple[str, str | None, str | None]] = {
     **{f"{C.PREFIX}-{name}": ("br-amt", ip + "/24", C.ROUTER_AMT_IP) for name, ip in C.AMT_HOSTS.items()},
     AMT_CLIENT: ("br-amt", None, None),
     AMT_SETUP: ("br-amt", None, None),  # takes its address by DHCP (amt_sim.py setup mode)
+    AMT_SETUP_UNTRUSTED: ("br-amt", None, None),  # the same, with firmware that does not trust the lab root
 }
 NAMESPACES = [SWITCH, ROUTER, *HOSTS]
 
@@ -172,7 +174,17 @@ def spawn(name: str, ns: str, cmd: list[str], pids: dict) -> None:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    pids[name] = {"pid": proc.pid, "ns": ns, "cmd": cmd}
+    pids[name] = {"pid": proc.pid, "ns": ns, "cmd": cmd, **({"on_demand": True} if name in ON_DEMAND else {})}
+
+
+# Processes `lab up` does not start (`lab.py start <name>` does): the setup-mode device whose firmware does not trust
+# the lab's provisioning root makes the estate not ready, so only the tests that want it start it.
+ON_DEMAND = ("amt-setup-untrusted",)
+
+
+def register(name: str, ns: str, cmd: list[str], pids: dict) -> None:
+    """Record how an on-demand process starts, without starting it."""
+    pids[name] = {"pid": None, "ns": ns, "cmd": cmd, "on_demand": True}
 
 
 def wait_tcp(host: str, port: int, timeout: float, what: str, ns: str | None = None) -> None:
@@ -432,12 +444,14 @@ def start_services(pids: dict) -> None:
         pids,
     )
     standins = C.LAB_DIR / "standins"
+    make_provisioning_certificate()
     spawn(
         "service-point",
         SP,
-        [py, str(standins / "service_point.py"), "--port", str(C.SERVICE_POINT["port"]), "--record", str(C.SP_RECORD)],
+        [py, str(standins / "service_point.py"), "--port", str(C.SERVICE_POINT["port"]), "--record", str(C.SP_RECORD),
+         "--certificate", str(C.PROVISIONING_CERT)],
         pids,
-    )
+    )  # fmt: skip
     start_amt_devices(pids)
 
 
@@ -453,20 +467,51 @@ def start_amt_devices(pids: dict) -> None:
         tls = {"cert": str(cert), "key": str(key)}
         device = {"address": ip, "hostname": name, "domain": C.FORESTS["lab"]["dns"], "username": C.AMT_USER,
                   "password": C.AMT_PASSWORD, "tls": tls, **C.AMT_DEVICES[name]}  # fmt: skip
+        if device["provisioning_state"] == "post":  # provisioned by this service point: its firmware trusts the root
+            device["certificate_hashes"] = [
+                {"name": entry["ca"], "type": "sha256", "hex": entry["hex"], "default": True, "enabled": True}
+                for entry in firmware_hashes()
+            ]
+            device["certificate_hashes"].append({"name": "oob-prep lab provisioning CA", "type": "sha256",
+                                                 "hex": tlscerts.root_sha256(C.PROVISIONING_ROOT), "default": False,
+                                                 "enabled": True})  # fmt: skip
         conf = C.RUN_DIR / f"amt-{name}.json"
         conf.write_text(json.dumps({"devices": [device]}, indent=2))
         spawn(f"amt-{name}", f"{C.PREFIX}-{name}", [py, str(standins / "amt_sim.py"), "--config", str(conf)], pids)
         ports = [a for p in C.AMT_REDIRECTION_PORTS for a in ("--port", str(p))]
         spawn(f"amt-{name}-redirection", f"{C.PREFIX}-{name}", [py, str(standins / "amt_placeholder.py"), *ports],
               pids)  # fmt: skip
-    setup = C.AMT_SETUP
-    device = {"version": "6.2.10", "uuid": setup["uuid"], "provisioning_state": "pre", "username": C.AMT_USER,
-              "password": C.AMT_PASSWORD, "setup": {"interface": "eth0", "retry_scale": setup["retry_scale"],
-                                                    "hashes": setup["hashes"], "resend": True}}  # fmt: skip
-    conf = C.RUN_DIR / "amt-setup.json"
-    conf.write_text(json.dumps({"devices": [device]}, indent=2))
-    spawn("amt-setup", AMT_SETUP, [py, str(standins / "amt_sim.py"), "--config", str(conf), "--events",
-                                   str(C.AMT_EVENTS)], pids)  # fmt: skip
+    defaults = firmware_hashes()
+    lab_root = tlscerts.root_sha256(C.PROVISIONING_ROOT)
+    for name, setup, events in (("amt-setup", C.AMT_SETUP, C.AMT_EVENTS),
+                                ("amt-setup-untrusted", C.AMT_SETUP_UNTRUSTED, C.AMT_EVENTS_UNTRUSTED)):  # fmt: skip
+        # the firmware's default hashes, and the lab root's where an admin added it (in MEBx: after the defaults)
+        hashes = defaults + ([{"type": "sha256", "hex": lab_root}] if setup["trusts_lab_root"] and lab_root else [])
+        device = {"version": "6.2.10", "uuid": setup["uuid"], "provisioning_state": "pre", "username": C.AMT_USER,
+                  "password": C.AMT_PASSWORD, "setup": {"interface": "eth0", "retry_scale": setup["retry_scale"],
+                                                        "hashes": hashes, "resend": True}}  # fmt: skip
+        conf = C.RUN_DIR / f"{name}.json"
+        conf.write_text(json.dumps({"devices": [device]}, indent=2))
+        cmd = [py, str(standins / "amt_sim.py"), "--config", str(conf), "--events", str(events)]
+        (register if name in ON_DEMAND else spawn)(name, setup["ns"], cmd, pids)
+
+
+def firmware_hashes() -> list[dict]:
+    """The SHA-256 hashes of the public roots real firmware trusts by default (C.FIRMWARE_ROOTS), from this machine's
+    CA bundle."""
+    import tlscerts
+
+    found = ((name.replace("_", " "), tlscerts.root_sha256(C.CA_BUNDLE_DIR / f"{name}.pem"))
+             for name in C.FIRMWARE_ROOTS)  # fmt: skip
+    return [{"type": "sha256", "hex": digest, "ca": ca} for ca, digest in found if digest]
+
+
+def make_provisioning_certificate() -> None:
+    """The service point's AMT provisioning certificate under a new lab root (each `lab up`)."""
+    import tlscerts
+
+    ca = tlscerts.make_ca("provisioning", C.STATE_DIR)
+    tlscerts.make_provisioning(ca, C.SERVICE_POINT["fqdn"], C.PROVISIONING_CERT)
 
 
 def write_krb5_conf() -> None:
@@ -517,7 +562,8 @@ def alive(pid: int) -> bool:
 
 
 def healthy(state: dict) -> bool:
-    return all(alive(p["pid"]) for p in state["processes"].values()) and set(NAMESPACES) <= set(existing_namespaces())
+    running = all(alive(p["pid"]) for p in state["processes"].values() if not p.get("on_demand"))
+    return running and set(NAMESPACES) <= set(existing_namespaces())
 
 
 def up(options: dict) -> None:
@@ -605,7 +651,7 @@ def _kill_namespace_processes(namespaces: list[str]) -> None:
     for ns in namespaces:
         pids.update(int(p) for p in run("ip", "netns", "pids", ns, check=False).stdout.split())
     state = read_state() or {}
-    pids.update(p["pid"] for p in state.get("processes", {}).values())
+    pids.update(p["pid"] for p in state.get("processes", {}).values() if p["pid"])
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             try:
@@ -639,6 +685,8 @@ def _stop(state: dict, name: str) -> None:
     if name not in state["processes"]:
         raise LabError(f"the lab runs {', '.join(state['processes'])}, not {name}")
     pid = state["processes"][name]["pid"]
+    if pid is None:  # an on-demand process that was never started
+        return
     if alive(pid):
         os.killpg(pid, signal.SIGTERM)  # spawn() starts each in its own session: its children go too
     deadline = time.monotonic() + 5
@@ -689,7 +737,8 @@ def status() -> int:
     if state and "dns_updates" in state:
         print("allow dns updates: " + ", ".join(f"{C.FORESTS[k]['dns']} {v}" for k, v in state["dns_updates"].items()))
     for name, p in (state or {}).get("processes", {}).items():
-        print(f"  {name:16} pid {p['pid']:<8} {'running' if alive(p['pid']) else 'STOPPED'}  (netns {p['ns']})")
+        state_word = "running" if p["pid"] and alive(p["pid"]) else "on demand" if p.get("on_demand") else "STOPPED"
+        print(f"  {name:16} pid {p['pid'] or '-':<8} {state_word}  (netns {p['ns']})")
     if state and "timings" in state:
         print(f"last up took {state['timings']['total_s']} s; logs in {C.LOG_DIR}")
     return 0 if state and healthy(state) else 1

@@ -111,10 +111,31 @@ AMT_CA = STATE_DIR / "amt-ca.pem"
 AMT_SETUP = {
     "ns": f"{PREFIX}-amts",
     "uuid": "8c4d5e6f-0a1b-4c2d-9e3f-405162738495",
-    "hashes": [{"type": "sha256", "hex": "2e" * 32}],
+    "trusts_lab_root": True,
     "retry_scale": 0.01,  # 1 minute -> 0.6 s between hellos while the path is broken
 }
 AMT_EVENTS = LOG_DIR / "amt-setup-events.jsonl"
+# Real firmware trusts the SHA-256 hashes of public roots out of the box (Intel's default hash lists name these CAs:
+# Go Daddy, Starfield, Entrust, DigiCert, Comodo/USERTrust, GlobalSign, Baltimore): the setup-mode devices' hellos
+# carry the hashes of these roots, computed at `lab up` from the machine's CA bundle (a root missing there is left out).
+FIRMWARE_ROOTS = ("Go_Daddy_Class_2_CA", "Starfield_Class_2_CA", "Entrust_Root_Certification_Authority",
+                  "Entrust_Root_Certification_Authority_-_G2", "DigiCert_Global_Root_CA",
+                  "DigiCert_High_Assurance_EV_Root_CA", "Comodo_AAA_Services_root", "GlobalSign_Root_CA",
+                  "Baltimore_CyberTrust_Root")  # fmt: skip
+CA_BUNDLE_DIR = Path("/etc/ssl/certs")
+# The out of band service point's AMT provisioning certificate (the stand-in holds it; the estate names the file):
+# oobsp.lab.example, Server Authentication + the Intel AMT provisioning OID, issued by a lab root that no firmware
+# trusts by default. The first setup-mode device trusts it (its hash added in MEBx, as an admin does: the last hash of
+# its hello); the second does not (only the firmware's defaults): the service point does not answer it.
+PROVISIONING_ROOT = STATE_DIR / "provisioning-ca.pem"
+PROVISIONING_CERT = STATE_DIR / "oobsp-provisioning.pem"  # the certificate, its root, and its private key (PEM)
+AMT_SETUP_UNTRUSTED = {
+    "ns": f"{PREFIX}-amtu",
+    "uuid": "3f2a1b0c-5d6e-4f70-8a9b-c0d1e2f30415",
+    "trusts_lab_root": False,
+    "retry_scale": 0.01,
+}
+AMT_EVENTS_UNTRUSTED = LOG_DIR / "amt-setup-untrusted-events.jsonl"
 DHCP_POOL = "203.0.113.100 - 203.0.113.199"
 
 # What an enterprise CA and a ConfigMgr site would have put in AD.

@@ -52,9 +52,22 @@ def oob_edit_flags_san2(value: int) -> bool:
     return bool(_dword(value, "EditFlags") & EDITF_ATTRIBUTESUBJECTALTNAME2)
 
 
+def oob_cert_store_script(thumbprint=None) -> str:
+    """The PowerShell that reads the AMT provisioning certificate(s) of LocalMachine\\My with their chains
+    (module_utils windows.cert_store; the module amt_provisioning_trust parses what it prints)."""
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.oob.prep.plugins.module_utils.windows.cert_store import read_script
+
+    try:
+        return read_script(thumbprint or None)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"oob_cert_store_script: {exc}") from None
+
+
 class FilterModule:  # pylint: disable=too-few-public-methods
     def filters(self):
         return {
             "oob_request_disposition": oob_request_disposition,
             "oob_edit_flags_san2": oob_edit_flags_san2,
+            "oob_cert_store_script": oob_cert_store_script,
         }

@@ -122,23 +122,29 @@ def test_breaking_each_hop_in_turn_names_exactly_that_hop(converged, breakage):
 def test_the_setup_mode_device_sends_a_hello_the_service_point_records_as_published(converged):
     _lab("restart", "amt-setup")  # a fresh schedule: the device has its lease, 6/15 and ProvisionServer now
     setup = labconfig.AMT_SETUP
+    configured = json.loads((labconfig.RUN_DIR / "amt-setup.json").read_text())["devices"][0]["setup"]["hashes"]
     deadline = time.monotonic() + 60
     hello = None
     while hello is None and time.monotonic() < deadline:
         for line in labconfig.SP_RECORD.read_text().splitlines() if labconfig.SP_RECORD.exists() else []:
             rec = json.loads(line)
             if rec["data_hex"] and POOL[0] <= ipaddress.ip_address(rec["peer"]) <= POOL[1]:
-                hello = bytes.fromhex(rec["data_hex"])
+                data = bytes.fromhex(rec["data_hex"])
+                if len(data) >= 24 and uuid.UUID(bytes_le=data[8:24]) == uuid.UUID(setup["uuid"]):
+                    hello = data
         time.sleep(0.5)
     assert hello is not None, "no hello from the setup-mode device within a minute"
     # the published layout, little-endian: u16 admin-credentials-set, u16 version, u32 retry count, 16-byte UUID in
     # SMBIOS order, u8 hash count, then per hash u8 type, u8 size, the hash
     admin, version, _retry, raw_uuid, count = struct.unpack_from("<HHI16sB", hello)
-    assert (admin, version, count) == (0, 3, len(setup["hashes"]))
+    assert (admin, version, count) == (0, 3, len(configured)) and count >= 2  # the firmware's defaults + the lab root
     assert uuid.UUID(bytes_le=raw_uuid) == uuid.UUID(setup["uuid"])
-    kind, size = hello[25], hello[26]
-    assert (kind, size) == (2, 32) and hello[27:59] == bytes.fromhex(setup["hashes"][0]["hex"])
-    assert len(hello) == 59
+    offset = 25
+    for entry in configured:
+        kind, size = hello[offset], hello[offset + 1]
+        assert (kind, size) == (2, 32) and hello[offset + 2 : offset + 34] == bytes.fromhex(entry["hex"])
+        offset += 34
+    assert len(hello) == offset
 
 
 def test_without_credentials_the_versions_come_from_the_headers_amt3s_from_the_401_of_wsman(converged):

@@ -82,6 +82,7 @@ SOURCES = {
     "hello": "the service point's recorded hello",
     "wsman": "AMT_ProvisioningCertificateHash read over WS-MAN",
     "default": "the published default list",
+    "file": "the device hash list the estate gives",
 }
 
 DEFAULT_LIST_SOURCES = (

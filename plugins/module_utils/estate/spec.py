@@ -35,7 +35,7 @@ ROLE_VARIABLE = re.compile(r"^oob_(ad_container|pki_templates|pki_ca_windows|dns
 # what the plugin returns (``estate``; the role sets them with set_fact): a later validation in the run finds them
 FACTS = ("oob_estate_checked", "oob_estate_amt_container", "oob_estate_amt_templates", "oob_estate_dns",
          "oob_estate_amt_discovery", "oob_estate_network", "oob_estate_dhcp", "oob_estate_reports",
-         "oob_estate_amt_suffixes", "oob_estate_site_domain")  # fmt: skip
+         "oob_estate_amt_suffixes", "oob_estate_site_domain", "oob_estate_provisioning_certificate")  # fmt: skip
 # AD's limit for the RDN of an OU or container (1 to 64 characters, no leading or trailing space)
 CONTAINER_NAME = re.compile(r"^[^\s].{0,62}[^\s]$|^[^\s]$")
 MASK = "********"
@@ -157,6 +157,14 @@ def cross_problems(estate: Mapping, *, path_exists: Callable[[str], bool] = os.p
     if subnets and dhcp.get("backend") == "kea" and not kea.get("control_socket") and not kea.get("url"):
         problems.append("oob_dhcp.backend is kea, so oob_dhcp.kea needs control_socket (kea-dhcp4) or url "
                         "(kea-ctrl-agent)")  # fmt: skip
+    cert = _d(estate.get("oob_provisioning_certificate"))
+    if cert.get("file") and cert.get("windows_store"):
+        problems.append("oob_provisioning_certificate: give file or windows_store, not both")
+    if cert.get("windows_store") and not service_point.get("windows"):
+        problems.append("oob_provisioning_certificate.windows_store reads the service point's store over WinRM, so "
+                        "oob_service_point.windows must be true (or give the exported file instead)")  # fmt: skip
+    if cert.get("expiry_warn_days", 0) < 0:
+        problems.append("oob_provisioning_certificate.expiry_warn_days must be 0 or more")
     return problems
 
 
@@ -219,6 +227,7 @@ def derived_facts(estate: Mapping) -> dict:
         "oob_estate_reports": _pruned(estate["oob_reports"]),
         "oob_estate_amt_suffixes": suffixes,
         "oob_estate_site_domain": _pruned(site),
+        "oob_estate_provisioning_certificate": _pruned(estate["oob_provisioning_certificate"]),
     }
 
 

@@ -139,6 +139,25 @@ def _enroll_check(template: str, name: str, dacl, state: dict) -> dict:
     return check(cid, ROW_CERTIFICATES, False, f"{who} cannot enroll on template {template}: {why}", remedy)
 
 
+# ConfigMgr 2007 SP1 ("Certificate Requirements for Out of Band Management", and the provisioning process): do not use
+# version 3 certificate templates (Windows Server 2008 CNG templates): their certificates are not compatible with out
+# of band management. msPKI-Template-Schema-Version [MS-CRTD 2.22]: 1 (Windows 2000), 2 (Server 2003), 3 (Server
+# 2008, CNG), 4 (Server 2012); absent means 1.
+MAX_AMT_SCHEMA_VERSION = 2
+
+
+def _schema_check(name: str, attrs: dict) -> dict:
+    schema = _int(attrs, "msPKI-Template-Schema-Version") or 1
+    evidence = f"template {name}: msPKI-Template-Schema-Version {schema}"
+    if schema > MAX_AMT_SCHEMA_VERSION:
+        evidence += (f": ConfigMgr 2007 SP1 does not support version {schema} certificate templates for out of band "
+                     "management (the certificates they issue are not compatible with it)")  # fmt: skip
+    return check(f"pki.template.{name}.schema_version", ROW_CERTIFICATES, schema <= MAX_AMT_SCHEMA_VERSION, evidence,
+                 f"replace template {name} with a version 2 template (Windows Server 2003 Enterprise) duplicated from "
+                 "Web Server: delete or rename it and run the pki playbook (role oob_pki_templates creates version "
+                 "2 templates)")  # fmt: skip
+
+
 def _escalations(name: str, attrs: dict, on: list[str], accepted: list[str], managed: bool) -> tuple:
     """(status, evidence, findings, DACL or None when it cannot be read) of one template's escalation rules."""
     try:
@@ -165,6 +184,7 @@ def _template_checks(name: str, entry: dict | None, pks: str, params: dict, stat
         rows = [check(f"{prefix}.exists", "enterprise_ca", False, f"no template {name} in CN=Certificate Templates,"
                       f"{pks}", "run the pki playbook (role oob_pki_templates)")]  # fmt: skip
         dependent = (
+            ("schema_version", ROW_CERTIFICATES),
             ("published", "enterprise_ca"),
             ("auto_approval", "ca_auto_approval"),
             ("escalation", "enterprise_ca"),
@@ -175,7 +195,8 @@ def _template_checks(name: str, entry: dict | None, pks: str, params: dict, stat
         ]
         return rows, []
     attrs = entry["attributes"]
-    rows = [check(f"{prefix}.exists", "enterprise_ca", True, f"template {name} is {entry['dn']}")]
+    rows = [check(f"{prefix}.exists", "enterprise_ca", True, f"template {name} is {entry['dn']}"),
+            _schema_check(name, attrs)]  # fmt: skip
     missing = [ca for ca in params["ca_names"] if ca.lower() not in {c.lower() for c in on}]
     evidence = f"template {name} is published on {', '.join(on) or 'no CA'}"
     evidence += f"; not on {', '.join(missing)}" if missing else ""

@@ -109,18 +109,40 @@ PAGE = """<!DOCTYPE html>
   {%- if doc.amt.summary and doc.amt.summary.support_class %} by support class:
   {% for k, v in doc.amt.summary.support_class | dictsort -%}
   {{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}{% endif %}.</p>
+{%- set trust = {} %}
+{%- for t in doc.amt.trust | default([]) if t.address %}{% set _ = trust.update({t.address: t}) %}{% endfor %}
 <table id="amt-devices">
-<thead><tr><th>Address</th><th>Name</th><th>AMT version</th><th>Support</th><th>State</th></tr></thead>
+<thead><tr><th>Address</th><th>Name</th><th>AMT version</th><th>Support</th><th>State</th>
+  <th>Trusts the provisioning root</th></tr></thead>
 <tbody>
 {%- for d in doc.amt.devices %}
 <tr><td>{{ d.address }}</td><td>{{ [d.hostname, d.domain] | select | join('.') or '-' }}</td>
   <td>{{ d.version or 'unknown' }}</td><td>{{ d.support_class or '-' }}</td>
-  <td>{{ d.provisioning_state or '-' }}</td></tr>
+  <td>{{ d.provisioning_state or '-' }}</td>
+  <td>{% if d.address in trust %}{% set t = trust[d.address] %}<span class="{{ t.status }}">{{ trusts[t.status] }}
+    </span>
+    ({{ t.source }}){% else %}not checked{% endif %}</td></tr>
 {%- endfor %}
 </tbody>
 </table>
 {%- else %}
 <p>No AMT discovery ran in this run.</p>
+{%- endif %}
+{%- if doc.amt and doc.amt.trust %}
+<h3>Will each device accept the provisioning certificate?</h3>
+<p>A device in setup mode is provisioned only when one of the root certificate hashes in its firmware is the hash of
+the root of the service point's AMT provisioning certificate.</p>
+<table id="amt-trust">
+<thead><tr><th>Device</th><th>UUID</th><th>Address</th><th>Verdict</th><th>Hashes from</th><th>Evidence</th></tr>
+</thead>
+<tbody>
+{%- for t in doc.amt.trust %}
+<tr><td>{{ t.device }}</td><td>{{ t.uuid or '-' }}</td><td>{{ t.address or '-' }}</td>
+  <td class="{{ t.status }}">{{ trusts[t.status] }}</td><td>{{ sources[t.source] | default(t.source) }}</td>
+  <td>{{ t.evidence }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
 {%- endif %}
 </body>
 </html>
@@ -132,4 +154,7 @@ def to_html(doc: dict) -> str:
         raise ValueError("the HTML report needs Jinja2 on the host that writes it")
     env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
     labels = {"pass": "pass", "partial": "passed with skips", "warn": "warn", "fail": "fail", "skip": "skipped"}
-    return env.from_string(PAGE).render(doc=doc, labels=labels, verdicts=VERDICT)
+    trusts = {"pass": "trusted", "fail": "not trusted", "warn": "unknown", "skip": "not checked"}
+    sources = {"hello": "its hello to the service point", "wsman": "WS-MAN (AMT_ProvisioningCertificateHash)",
+               "default": "the published defaults of its AMT version", "unknown": "nowhere"}  # fmt: skip
+    return env.from_string(PAGE).render(doc=doc, labels=labels, verdicts=VERDICT, trusts=trusts, sources=sources)

@@ -199,6 +199,7 @@ def test_pki_info_main_all_good_and_unmanaged_templates_warn(run_module, fake_ld
         "pki.template.AMTWeb.published": "pass",
         "pki.template.AMTWeb.auto_approval": "pass",
         "pki.template.AMTWeb.escalation": "pass",
+        "pki.template.AMTWeb.schema_version": "pass",
         "pki.template.AMTWeb.enroll.SCCM01$": "pass",
         "pki.unmanaged_template.UserSAN.escalation": "warn",  # Elsewhere and Draft are not on LAB-CA
     }

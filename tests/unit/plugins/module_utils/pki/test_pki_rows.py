@@ -44,9 +44,11 @@ def ca(name: str, templates=(), host: str | None = "ca1.lab.example", cert: byte
     return {"dn": f"CN={name},CN=Enrollment Services,{PKS}", "attributes": attrs}
 
 
-def template(name: str, dacl=(), *, enrollment_flag=b"0", ra=b"0", name_flag=b"0", ekus=(), sd=True) -> dict:
+def template(
+    name: str, dacl=(), *, enrollment_flag=b"0", ra=b"0", name_flag=b"0", ekus=(), sd=True, schema=b"2"
+) -> dict:
     attrs = {"cn": [name.encode()], "objectclass": [b"top", b"pKICertificateTemplate"],
-             "mspki-template-schema-version": [b"2"], "mspki-enrollment-flag": [enrollment_flag],
+             "mspki-template-schema-version": [schema], "mspki-enrollment-flag": [enrollment_flag],
              "mspki-ra-signature": [ra], "mspki-certificate-name-flag": [name_flag],
              "pkiextendedkeyusage": [e.encode() for e in ekus]}  # fmt: skip
     if sd:
@@ -147,6 +149,20 @@ def test_a_ca_key_longer_than_2048_bits_fails():
     )
 
 
+# ConfigMgr 2007 SP1: "Do not use version 3 certificate templates" for out of band management; the versions are
+# msPKI-Template-Schema-Version as MS-CRTD 2.22 defines it (1 Windows 2000, 2 Server 2003, 3 Server 2008 CNG, 4 2012)
+@pytest.mark.parametrize(("schema", "status"), [(b"1", "pass"), (b"2", "pass"), (b"3", "fail"), (b"4", "fail")])
+def test_an_amt_template_of_schema_version_3_or_later_fails_with_configmgrs_reason(schema, status):
+    entries = [ca("CA1", ["amtprov"]), template("AMTProv", schema=schema)]
+    row = by_id(evaluate(params(ca_names=["CA1"], templates=["AMTProv"]), PKS, state(entries), NOW))[
+        "pki.template.AMTProv.schema_version"
+    ]
+    assert (row["status"], row["row"]) == (status, "oob_certificates")
+    assert row["evidence"].startswith(f"template AMTProv: msPKI-Template-Schema-Version {int(schema)}")
+    if status == "fail":
+        assert "not compatible" in row["evidence"] and "version 2 template" in row["remedy"]
+
+
 def test_managed_template_rows_pending_approval_and_who_can_enroll():
     dacl = [Ace(0x00, 0, 0xF01FF, DA), Ace(0x05, 0, 0x100, SITE, ENROLL)]  # (A;;FA;;;DA)(OA;;CR;<Enroll>;;SITE)
     entries = [ca("CA1", ["amtweb"]), template("AMTWeb", dacl, enrollment_flag=b"2")]  # PEND_ALL_REQUESTS
@@ -160,6 +176,7 @@ def test_managed_template_rows_pending_approval_and_who_can_enroll():
         ("pki.principal.SCCM01$.resolved", "pass"),
         ("pki.principal.OOBSP$.resolved", "pass"),
         ("pki.template.AMTWeb.exists", "pass"),
+        ("pki.template.AMTWeb.schema_version", "pass"),
         ("pki.template.AMTWeb.published", "pass"),
         ("pki.template.AMTWeb.auto_approval", "fail"),
         ("pki.template.AMTWeb.escalation", "pass"),

@@ -458,6 +458,27 @@ def test_html_escapes_evidence_and_is_self_contained():
     assert not re.search(r"(?i)<script|<link|\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", clean)
 
 
+def test_html_shows_each_amt_devices_trust_verdict():
+    doc = mixed_doc()
+    doc["amt"] = {
+        "devices": [{"address": "203.0.113.11", "hostname": "amt1", "version": "6.2.10", "support_class": "native",
+                     "provisioning_state": "post"},
+                    {"address": "203.0.113.12", "hostname": "amt2", "version": "2.6.0"}],
+        "trust": [{"device": "amt1", "uuid": None, "address": "203.0.113.11", "source": "wsman", "status": "pass",
+                   "evidence": "device amt1 trusts <root>"},
+                  {"device": "8c4d5e6f", "uuid": "8c4d5e6f", "address": "203.0.113.150", "source": "hello",
+                   "status": "fail", "evidence": "device 8c4d5e6f trusts 9 root hashes; none is the root's"}],
+    }  # fmt: skip
+    html = to_html(doc)
+    rows = re.findall(r"<tr><td>(203\.0\.113\.1[12])</td>.*?</tr>", html, flags=re.S)
+    assert rows == ["203.0.113.11", "203.0.113.12"]
+    amt1 = re.search(r"<tr><td>203\.0\.113\.11</td>.*?</tr>", html, flags=re.S).group(0)
+    amt2 = re.search(r"<tr><td>203\.0\.113\.12</td>.*?</tr>", html, flags=re.S).group(0)
+    assert "trusted" in amt1 and "(wsman)" in amt1 and "not checked" in amt2
+    table = html[html.index('id="amt-trust"') :]
+    assert "not trusted" in table and "its hello to the service point" in table and "&lt;root&gt;" in html
+
+
 # ---------------------------------------------------------------------------------------------------- summary
 def test_summary_lines():
     long_evidence = "x" * 300
