@@ -21,7 +21,7 @@ description:
     thumbprints against the hashes the device trusts, from the hellos the service point received (O(hello_record)),
     from WS-MAN C(AMT_ProvisioningCertificateHash) (O(devices) with C(certificate_hashes), as C(amt_discovery)
     returns them), from a list (O(hashes_file)), or, for a discovered device with none of these, from the published
-    default list of its AMT version (said so in the evidence: not read from the device).
+    default list of its AMT version (the evidence says so - not read from the device).
   - Never changes anything; check mode reads the same.
 version_added: "1.1.0"
 author: oob-prep contributors (@oob-prep)
@@ -83,8 +83,8 @@ options:
     type: path
   hashes_file:
     description:
-      - A list of devices and their trusted hashes (YAML or JSON) - C([{name, uuid, address, hashes: [{type, hex}]}]),
-        type C(sha1), C(sha256) or C(sha384).
+      - A list of devices and their trusted hashes (YAML or JSON), each with C(name), C(uuid), C(address) and
+        C(hashes) (C(type), C(hex)), type C(sha1), C(sha256) or C(sha384).
     type: path
   devices:
     description:

@@ -39,6 +39,7 @@ WINDOWS_PIECES = {  # what runs on which Windows host; each is a test of its own
         "OOB_WINDOWS_DHCP_HOST",
         ("OOB_WINDOWS_DHCP_SCOPE", "OOB_WINDOWS_DHCP_DNS", "OOB_WINDOWS_DHCP_DOMAIN"),
     ),
+    "amt_provisioning_trust (the service point's store)": ("OOB_WINDOWS_SP_HOST", ()),
 }
 
 
