@@ -481,6 +481,7 @@ def start_amt_devices(pids: dict) -> None:
         ports = [a for p in C.AMT_REDIRECTION_PORTS for a in ("--port", str(p))]
         spawn(f"amt-{name}-redirection", f"{C.PREFIX}-{name}", [py, str(standins / "amt_placeholder.py"), *ports],
               pids)  # fmt: skip
+    write_hashes_by_hand()
     defaults = firmware_hashes()
     lab_root = tlscerts.root_sha256(C.PROVISIONING_ROOT)
     for name, setup, events in (("amt-setup", C.AMT_SETUP, C.AMT_EVENTS),
@@ -494,6 +495,18 @@ def start_amt_devices(pids: dict) -> None:
         conf.write_text(json.dumps({"devices": [device]}, indent=2))
         cmd = [py, str(standins / "amt_sim.py"), "--config", str(conf), "--events", str(events)]
         (register if name in ON_DEMAND else spawn)(name, setup["ns"], cmd, pids)
+
+
+def write_hashes_by_hand() -> None:
+    """The list of trusted hashes an admin wrote down for the devices that cannot tell them (C.AMT_HASHES_BY_HAND)."""
+    import tlscerts
+
+    sha1 = tlscerts.root_sha256(C.PROVISIONING_ROOT, "sha1")
+    lines = ["# AMT computers' trusted root hashes, written down from MEBx (Manage Certificate Hashes)"]
+    for name in C.AMT_HASHES_BY_HAND:
+        lines += [f"- name: {name}", f"  address: {C.AMT_HOSTS[name]}", "  hashes:",
+                  f"    - {{type: sha1, hex: {sha1}}}   # oob-prep lab provisioning CA, added by hand"]  # fmt: skip
+    C.AMT_HASHES_FILE.write_text("\n".join(lines) + "\n")
 
 
 def firmware_hashes() -> list[dict]:

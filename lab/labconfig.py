@@ -129,6 +129,11 @@ CA_BUNDLE_DIR = Path("/etc/ssl/certs")
 # its hello); the second does not (only the firmware's defaults): the service point does not answer it.
 PROVISIONING_ROOT = STATE_DIR / "provisioning-ca.pem"
 PROVISIONING_CERT = STATE_DIR / "oobsp-provisioning.pem"  # the certificate, its root, and its private key (PEM)
+# AMT computers whose trusted root hashes an admin wrote down (MEBx: Manage Certificate Hashes) because the device
+# cannot tell them over the network: amt2's AMT 2.6 predates AMT_ProvisioningCertificateHash (AMT 3.0). Its list holds
+# the lab root's SHA-1 (firmware before AMT 11 keeps SHA-1 hashes): the estate names this file (hashes_file).
+AMT_HASHES_FILE = STATE_DIR / "amt-device-hashes.yml"
+AMT_HASHES_BY_HAND = ("amt2",)
 AMT_SETUP_UNTRUSTED = {
     "ns": f"{PREFIX}-amtu",
     "uuid": "3f2a1b0c-5d6e-4f70-8a9b-c0d1e2f30415",

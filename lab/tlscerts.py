@@ -90,9 +90,10 @@ def make_provisioning(ca: tuple, fqdn: str, path: Path) -> Path:
     return path
 
 
-def root_sha256(pem_file: Path) -> str | None:
-    """The SHA-256 of a root certificate's DER (what AMT firmware keeps as a trusted hash), or None without the file.
-    The DER is the PEM's base64, hashed as it is (some old roots do not parse cleanly with newer libraries)."""
+def root_sha256(pem_file: Path, algorithm: str = "sha256") -> str | None:
+    """The SHA-256 (or ``algorithm``) of a root certificate's DER (what AMT firmware keeps as a trusted hash), or None
+    without the file. The DER is the PEM's base64, hashed as it is (some old roots do not parse cleanly with newer
+    libraries)."""
     import base64
     import hashlib
     import re
@@ -101,4 +102,4 @@ def root_sha256(pem_file: Path) -> str | None:
         block = re.search(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", pem_file.read_text(), re.S)
     except OSError:
         return None
-    return hashlib.sha256(base64.b64decode(block.group(1))).hexdigest() if block else None
+    return hashlib.new(algorithm, base64.b64decode(block.group(1))).hexdigest() if block else None

@@ -9,8 +9,10 @@ loads them (``from ansible_collections.oob.prep.plugins.module_utils.ldap.connec
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,3 +112,31 @@ def child_process():
         return subprocess.Popen(cmd, preexec_fn=_die_with_parent, **kwargs)  # noqa: PLW1509 - prctl only
 
     return start
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory):
+    """``built_once(name, build)``: a folder that ``build(folder)`` fills once per test run, for fixtures that make
+    certificates with openssl. ansible-test units forks a process per test, so a session or module fixture is built
+    again for every test; under pytest-xdist (PYTEST_XDIST_TESTRUNUID, the same in every worker of one run) the first
+    process builds the folder and the others reuse it (a lock and a marker). Without xdist: a plain tmp folder."""
+
+    def get(name: str, build) -> Path:
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+        if not run:
+            folder = tmp_path_factory.mktemp(name)
+            build(folder)
+            return folder
+        base = ROOT / ".cache" / "test-builds" / run
+        base.mkdir(parents=True, exist_ok=True)
+        folder = base / name
+        with open(base / f"{name}.lock", "w", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / ".built").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                (folder / ".built").touch()
+        return folder
+
+    return get

@@ -71,6 +71,11 @@ options:
       source:
         description: Where it was read (for the evidence), for example C(option 015 of 203.0.113.0/24 on Kea).
         type: str
+      scope:
+        description:
+          - The AMT scope it belongs to (its network); the check's id is then C(pki.provisioning.suffix.<scope>), which
+            stays the same when the suffix drifts (else C(pki.provisioning.suffix.<suffix>)).
+        type: str
   expiry_warn_days:
     description: Warn this many days ahead of the certificate's expiry.
     type: int
@@ -177,6 +182,7 @@ def argument_spec() -> dict:
         amt_suffixes=dict(type="list", elements="dict", default=[], options=dict(
             suffix=dict(type="str", required=True),
             source=dict(type="str"),
+            scope=dict(type="str"),
         )),
         expiry_warn_days=dict(type="int", default=30),
         hello_record=dict(type="path"),

@@ -94,16 +94,13 @@ def test_verify_gives_one_result_per_requirement_of_the_seed(report):
     assert workgroup["status"] == "partial", workgroup
     assert len(workgroup["not_checked"]) == 1 and workgroup["not_checked"][0].startswith("forest.amt.203.0.113.")
     # the same AMT 2.6.0 device cannot tell which roots it trusts (AMT_ProvisioningCertificateHash came with AMT
-    # 3.0): its trust in the provisioning root is a warning (the published defaults, not read), never a pass; every
-    # other device's and every certificate check pass
-    certificates = by_id["oob_certificates"]
-    assert certificates["status"] == "warn", certificates
-    warned = [e for e in certificates["evidence"] if e.startswith("WARN ")]
-    assert len(warned) == 1 and "device amt2" in warned[0] and "2.6.0" in warned[0], warned
+    # 3.0): its trust comes from the list an admin wrote from MEBx (the estate's hashes_file), and says so
+    amt2 = [e for e in by_id["oob_certificates"]["evidence"] if "amt.trust.amt2:" in e]
+    assert len(amt2) == 1 and amt2[0].startswith("PASS ") and "the device hash list the estate gives" in amt2[0], amt2
     # every other requirement is checked in the lab and passes
     others = {rid: r["status"] for rid, r in by_id.items()
               if r["status"] != "skip"
-              and rid not in ("amt_supported_version", "no_workgroup_computers", "oob_certificates")}  # fmt: skip
+              and rid not in ("amt_supported_version", "no_workgroup_computers")}  # fmt: skip
     assert set(others.values()) == {"pass"}, others
     assert "Readiness of lab: WARN" in stdout and "readiness.html" in stdout
 

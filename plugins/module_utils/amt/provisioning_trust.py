@@ -150,14 +150,19 @@ def _certificate_rows(params: dict, bundle: Bundle | None, read_problem: str | N
     if bundle is None:
         evidence = f"the provisioning certificate cannot be read from {where}: {read_problem}"
         return [check("pki.provisioning.read", ROW, False, evidence, READ_REMEDY)], {}, None
-    suffixes = [s["suffix"] for s in params.get("amt_suffixes") or [] if s.get("suffix")]
-    rows, facts = check_provisioning_certificate(bundle, amt_suffixes=suffixes, now=now,
-                                                 warn_days=params["expiry_warn_days"], where=where)  # fmt: skip
-    sources = {s["suffix"]: s.get("source") for s in params.get("amt_suffixes") or []}
-    for row in rows:  # say where each suffix was read (option 015 of a scope, or the estate)
-        suffix = row["id"].split(".suffix.", 1)[1] if ".suffix." in row["id"] else None
-        if suffix and sources.get(suffix):
-            row["evidence"] += f" (the suffix from {sources[suffix]})"
+    entries = [e for e in params.get("amt_suffixes") or [] if e.get("suffix")]
+    common = {"now": now, "warn_days": params["expiry_warn_days"], "where": where}
+    rows, facts = check_provisioning_certificate(bundle, amt_suffixes=[e["suffix"] for e in entries], **common)
+    if entries:  # one row per AMT scope (or suffix); by scope, its id stays when the suffix drifts
+        rows = [row for row in rows if not row["id"].startswith("pki.provisioning.suffix")]
+        for entry in entries:
+            one, _facts = check_provisioning_certificate(bundle, amt_suffixes=[entry["suffix"]], **common)
+            row = next(r for r in one if r["id"].startswith("pki.provisioning.suffix"))
+            if entry.get("scope"):
+                row["id"] = f"pki.provisioning.suffix.{entry['scope']}"
+            if entry.get("source"):
+                row["evidence"] += f" (the suffix from {entry['source']})"
+            rows.append(row)
     return rows, facts, _root(bundle)
 
 

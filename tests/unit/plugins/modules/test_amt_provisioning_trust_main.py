@@ -125,3 +125,18 @@ def test_bad_input_fails_clearly(run_module, pki):
     missing = {"file": pki["bundle"] + ".missing", "password": password}
     status, result = run_module(amt_provisioning_trust.main, args(pki, certificate=missing))
     assert status == "exit" and password not in json.dumps(result)
+
+
+def test_one_suffix_row_per_scope_whose_id_stays_when_the_suffix_drifts(run_module, pki):
+    suffixes = [{"suffix": "corp.example.com", "scope": "10.20.0.0/16", "source": "option 015 of 10.20.0.0/16"},
+                {"suffix": "drifted.example", "scope": "10.30.0.0/16"},
+                {"suffix": "corp.example.com", "scope": "10.40.0.0/16"}]  # fmt: skip
+    status, result = run_module(amt_provisioning_trust.main, args(pki, amt_suffixes=suffixes, hello_record=None))
+    assert status == "exit", result
+    rows = [c for c in result["checks"] if c["id"].startswith("pki.provisioning.suffix")]
+    assert [(c["id"], c["status"]) for c in rows] == [
+        ("pki.provisioning.suffix.10.20.0.0/16", "pass"),
+        ("pki.provisioning.suffix.10.30.0.0/16", "fail"),
+        ("pki.provisioning.suffix.10.40.0.0/16", "pass"),
+    ]
+    assert "drifted.example" in rows[1]["evidence"] and "option 015 of 10.20.0.0/16" in rows[0]["evidence"]

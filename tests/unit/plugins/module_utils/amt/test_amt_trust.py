@@ -154,15 +154,20 @@ def _openssl(*args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def bundle() -> dict[str, Path]:
-    """{subject line: file} of Debian's ca-certificates, read with openssl."""
+def bundle(built_once) -> dict[str, Path]:
+    """{subject line: file} of Debian's ca-certificates, read with openssl (once per run)."""
     if shutil.which("openssl") is None or not CERTS.is_dir():
         pytest.skip("openssl or /etc/ssl/certs (ca-certificates) is not on this machine")
-    out = {}
-    for pem in sorted(CERTS.glob("*.pem")):
-        if pem.is_file():
-            out[_openssl("-subject", "-nameopt", "oneline", "-in", str(pem)).strip()] = pem
-    return out
+
+    def read(folder: Path) -> None:
+        out = {}
+        for pem in sorted(CERTS.glob("*.pem")):
+            if pem.is_file():
+                out[_openssl("-subject", "-nameopt", "oneline", "-in", str(pem)).strip()] = str(pem)
+        (folder / "subjects.json").write_text(json.dumps(out))
+
+    subjects = json.loads((built_once("ca_bundle_subjects", read) / "subjects.json").read_text())
+    return {subject: Path(pem) for subject, pem in subjects.items()}
 
 
 @pytest.mark.parametrize(

@@ -137,8 +137,12 @@ def _sign(lab: Lab, csr: str, ca: str, ca_key: str, ext: str, out: str, serial: 
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory) -> Lab:
-    path = tmp_path_factory.mktemp("provisioning_cert")
+def lab(built_once) -> Lab:
+    return Lab(built_once("provisioning_cert", _build))
+
+
+def _build(path) -> None:
+    """Every certificate and key the tests read, made with the openssl CLI."""
     lab = Lab(path)
     (path / "lab.cnf").write_text(CONFIG)
     (path / "index.txt").write_text("")
@@ -180,7 +184,6 @@ def lab(tmp_path_factory) -> Lab:
     _sign(lab, "leaf.csr", "big-root.pem", "big.key", "v3_amt", "big-leaf.pem", 17)
     for name in ("root", "issuing", "good", "forged-leaf", "big-root", "big-leaf"):
         lab.run("x509", "-in", f"{name}.pem", "-outform", "DER", "-out", f"{name}.der")
-    return lab
 
 
 def run_checks(bundle: Bundle, now: datetime.datetime, suffixes=("lab.example",), **kwargs):

@@ -64,18 +64,23 @@ def _facts(pem: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory) -> dict:
+def chain(built_once) -> dict:
     if OPENSSL is None:
         pytest.skip("the openssl CLI makes the sample certificates")
-    folder = tmp_path_factory.mktemp("certstore")
-    ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign"
-    _make(folder, "root", "/CN=Lab Root CA", None, ca)
-    _make(folder, "issuing", "/CN=Lab Issuing CA", "root", ca)
-    _make(folder, "amt", "/C=US/O=Lab/OU=Intel(R) Client Setup Certificate/CN=oobsp.lab.example", "issuing",
-          f"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
-          f"extendedKeyUsage=serverAuth,{AMT_SETUP_OID}")  # fmt: skip
-    _make(folder, "other", "/CN=Unrelated", None, "basicConstraints=CA:FALSE")
-    return {name: _facts(folder / f"{name}.pem") for name in ("root", "issuing", "amt", "other")}
+
+    def build(folder) -> None:
+        ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign"
+        _make(folder, "root", "/CN=Lab Root CA", None, ca)
+        _make(folder, "issuing", "/CN=Lab Issuing CA", "root", ca)
+        _make(folder, "amt", "/C=US/O=Lab/OU=Intel(R) Client Setup Certificate/CN=oobsp.lab.example", "issuing",
+              f"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+              f"extendedKeyUsage=serverAuth,{AMT_SETUP_OID}")  # fmt: skip
+        _make(folder, "other", "/CN=Unrelated", None, "basicConstraints=CA:FALSE")
+        facts = {name: _facts(folder / f"{name}.pem") for name in ("root", "issuing", "amt", "other")}
+        (folder / "facts.json").write_text(json.dumps({n: {**f, "der": f["der"].hex()} for n, f in facts.items()}))
+
+    facts = json.loads((built_once("certstore", build) / "facts.json").read_text())
+    return {name: {**f, "der": bytes.fromhex(f["der"])} for name, f in facts.items()}
 
 
 def _sample(chain: dict) -> str:
