@@ -38,6 +38,41 @@ def read_rows(result, rows: list, source: str) -> list[dict]:
     return _one(result, rows, source)
 
 
+def job_results(started, collected) -> dict:
+    """The registered result of probes started in the background (``async``, ``poll: 0``) as if they had run in
+    place: each started job's result as ``async_status`` read it (``collected``) with the loop item it was started
+    for; an item that never started (host unreachable, skipped, failed to start) keeps what the start registered; a
+    job that had not finished when the wait gave up is a failed result saying so. Works for a loop's result and for
+    a single task's."""
+    if not isinstance(started, dict):
+        return {"skipped": True}
+    got = {}
+    if isinstance(collected, dict):
+        for r in collected.get("results", [collected]):
+            job = r.get("ansible_job_id") if isinstance(r, dict) else None
+            if job:
+                got[job] = r
+
+    def one(start: dict) -> dict:
+        job = start.get("ansible_job_id") if isinstance(start, dict) else None
+        if not job:
+            return start
+        done = got.get(job)
+        if done is None:
+            done = {"failed": True, "msg": "the probe started in the background was not waited for"}
+        elif not done.get("finished") and not done.get("unreachable"):
+            msg = done.get("msg") or "the probe started in the background did not finish before the wait gave up"
+            done = {**done, "failed": True, "msg": msg}
+        done = {k: v for k, v in done.items() if k not in ("item", "ansible_loop_var", "results_file")}
+        if "item" in start:
+            done["item"] = start["item"]
+        return done
+
+    if isinstance(started.get("results"), list):
+        return {**{k: v for k, v in started.items() if k != "results"}, "results": [one(s) for s in started["results"]]}
+    return one(started)
+
+
 def remediate_outcome(before: list, after, check_mode: bool = False) -> dict:
     """report.readiness.remediation over the requirements of two readiness_report results (``after`` None or a
     skipped result: no second verify ran)."""
@@ -47,4 +82,4 @@ def remediate_outcome(before: list, after, check_mode: bool = False) -> dict:
 
 class FilterModule:
     def filters(self):
-        return {"oob_read_rows": read_rows, "oob_remediate_outcome": remediate_outcome}
+        return {"oob_read_rows": read_rows, "oob_remediate_outcome": remediate_outcome, "oob_job_results": job_results}

@@ -46,7 +46,9 @@ def test_a_check_run_validates_once_and_reads_nothing_twice(lab):
     counts = recap(check.stdout)
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
     executions = {h: c["ok"] + c["skipped"] for h, c in counts.items()}
-    assert executions["localhost"] <= 30, executions  # 54 before issue 22
+    # 54 before issue 22; 30 before the probes ran in the background: their starts and waits add 4 executions and
+    # the 3 skipped "start here" guards, and take about 6 s off the run (docs/performance.md, figure e)
+    assert executions["localhost"] <= 35, executions
     # the verdicts are the ones read: the container's and the matrix's rows are there and pass
     status = report_status()
     assert status["ad_container"] == "pass" and status["network_ports"] == "pass", status
