@@ -115,7 +115,7 @@ unit: lab-deps
 	scripts/units
 
 integration: lab-up
-	pytest -q -rs --junitxml=reports/junit-integration.xml tests/integration
+	pytest -q -rs --durations=20 --junitxml=reports/junit-integration.xml tests/integration
 
 molecule: lab-deps
 	molecule test -s default   # the windows scenario runs from tests/integration (a JUnit skipped case without a host)
