@@ -37,8 +37,8 @@ PLAY = """
       poll: 0
       register: started_one
       changed_when: false
-    - name: Start one that takes too long
-      ansible.builtin.command: "sleep 3"
+    - name: Start one that takes too long (it ends only once the file below is written, after its wait)
+      ansible.builtin.command: "sh -c 'until [ -e {{ out }}.release ]; do sleep 0.05; done'"
       async: 30
       poll: 0
       register: started_slow
@@ -55,6 +55,12 @@ PLAY = """
         timeout: 0.5
       register: waited_slow
       failed_when: false
+    - name: Let the slow one end
+      ansible.builtin.file:
+        path: "{{ out }}.release"
+        state: touch
+        mode: "0600"
+      changed_when: false
     - name: Wait for nothing
       oob.prep.probe_wait:
         job: {}
