@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import LOUD, report_files
 from labutil import ROOT, ansible_playbook
 
 LAB = ROOT / "inventories" / "lab"
 VAULTED = re.compile(r"!vault \|\n((?:[ \t]+\S.*\n?)+)")
 REFERENCE = re.compile(r"^\{\{\s*(\w+)\s*\}\}$")
-# shown as an admin (and AWX at a raised verbosity) shows a run: every task's arguments, the set_stats data
-LOUD = {"ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "1", "ANSIBLE_SHOW_CUSTOM_STATS": "1"}
 # values that are wrong, and still secrets: a run given them must not print them either
 WRONG_BIND = "Wr0ng-Bind-7c1f9e"
 WRONG_KEA = "Wr0ng-Kea-52d0aa"
@@ -98,21 +97,12 @@ def leaks(text: str, values: dict[str, str]) -> list[str]:
     return sorted({name for name, value in values.items() if value and value in text})
 
 
-def files_under(*folders: str) -> dict[str, str]:
-    found = {}
-    for folder in folders:
-        for path in (ROOT / folder).rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                found[str(path.relative_to(ROOT))] = path.read_text(errors="replace")
-    return found
-
-
 def run(*args: str, extra_env: dict | None = None):
     env = {**LOUD, **(extra_env or {})}
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        return ansible_playbook(*args, "-vvv", "--diff")
+        return ansible_playbook(*args)  # -vvv and --diff: LOUD
     finally:
         for key, value in saved.items():
             if value is None:
@@ -143,24 +133,23 @@ def test_the_scan_sees_a_secret_that_is_printed(lab, values, tmp_path):
     assert "oob_ldap.bind_password" in leaks(proc.stdout, values)
 
 
-def test_no_secret_in_the_output_reports_artifacts_and_stats_of_every_playbook(lab, values):
-    before = set(files_under("reports", "artifacts"))
+def test_no_secret_in_the_output_reports_artifacts_and_stats_of_every_playbook(demo_runs, values):
+    """site.yml --check, site.yml, verify.yml and remediate.yml as the demo prints them (make check, converge, verify,
+    remediate), run once for the session at -vvv with diffs, task arguments and custom stats shown (demo_runs)."""
     outputs = {}
-    for args in (("playbooks/site.yml", "--check"), ("playbooks/site.yml",), ("playbooks/verify.yml",),
-                 ("playbooks/remediate.yml",)):  # fmt: skip
-        proc = run(*args)
-        name = " ".join(args)
-        assert proc.returncode == 0, f"{name}: rc {proc.returncode}\n{proc.stdout[-3000:]}"
-        outputs[name] = proc.stdout + proc.stderr
+    for command in ("make check", "make converge", "make verify", "make remediate"):
+        proc = demo_runs.commands[command].proc
+        assert proc.returncode == 0, f"{command}: rc {proc.returncode}\n{proc.stdout[-3000:]}"
+        outputs[command] = proc.stdout + proc.stderr
         # -vvv shows the modules' invocations and results; the stats are the ones AWX keeps as artifacts
-        assert "invocation:" in proc.stdout and "CUSTOM STATS" in proc.stdout, name
-        assert "oob_readiness" in proc.stdout[proc.stdout.rfind("CUSTOM STATS") :], name
+        assert "invocation:" in proc.stdout and "CUSTOM STATS" in proc.stdout, command
+        assert "oob_readiness" in proc.stdout[proc.stdout.rfind("CUSTOM STATS") :], command
     found = {name: leaks(text, values) for name, text in outputs.items()}
     assert not any(found.values()), found
-    written = files_under("reports", "artifacts")
-    assert set(written) - before, "the runs wrote no report"
-    kinds = {Path(name).suffix for name in set(written) - before}
+    assert demo_runs.written, "the runs wrote no report"
+    kinds = {Path(name).suffix for name in demo_runs.written}
     assert {".json", ".xml", ".html", ".txt"} <= kinds, kinds
+    written = report_files()
     found = {name: leaks(text, values) for name, text in written.items()}
     assert not any(found.values()), {name: hit for name, hit in found.items() if hit}
 

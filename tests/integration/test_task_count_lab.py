@@ -2,15 +2,14 @@
 without a second argument validation, and in a check run verify.yml takes the container's read and the rendered
 matrix from the converge plays instead of doing them again. After a real converge verify reads the container again.
 
-Counted from ansible-playbook's own output (TASK headers, the recap); the verdicts from the report's JSON.
+Counted from ansible-playbook's own output (TASK headers, the recap) of `make converge` and `make check` as the demo
+prints them (run once for the session by demo_runs, conftest.py); the verdicts from the check run's report.
 """
 
 from __future__ import annotations
 
 import json
 import re
-
-from labutil import ROOT, ansible_playbook
 
 CONTAINER = "TASK [oob.prep.oob_ad_container : Ensure the AMT container"
 RENDER = "TASK [oob.prep.oob_network : Render the port matrix"
@@ -26,20 +25,15 @@ def recap(out: str) -> dict[str, dict[str, int]]:
     return hosts
 
 
-def report_status() -> dict[str, str]:
-    doc = json.loads((ROOT / "reports" / "lab" / "latest" / "readiness.json").read_text())
-    return {r["id"]: r["status"] for r in doc["requirements"]}
-
-
-def test_a_check_run_validates_once_and_reads_nothing_twice(lab):
-    converge = ansible_playbook("playbooks/site.yml")
+def test_a_check_run_validates_once_and_reads_nothing_twice(demo_runs):
+    converge = demo_runs.commands["make converge"].proc
     assert converge.returncode == 0, converge.stdout[-3000:]
     # a real converge: the estate once, the container read by ad.yml and again by verify.yml (it may have changed)
     assert converge.stdout.count(ESTATE) == 2, converge.stdout  # the plugin and its set_fact
     assert converge.stdout.count(CONTAINER) == 2 and converge.stdout.count(RENDER) == 1
     assert "Validating arguments against arg spec" not in converge.stdout
 
-    check = ansible_playbook("playbooks/site.yml", "--check", "--diff")
+    check = demo_runs.commands["make check"].proc
     assert check.returncode == 0, check.stdout[-3000:]
     assert check.stdout.count(ESTATE) == 2 and check.stdout.count(CONTAINER) == 1
     assert check.stdout.count(RENDER) == 1
@@ -50,6 +44,7 @@ def test_a_check_run_validates_once_and_reads_nothing_twice(lab):
     # the 3 skipped "start here" guards, and take about 6 s off the run (docs/performance.md, figure e)
     assert executions["localhost"] <= 35, executions
     # the verdicts are the ones read: the container's and the matrix's rows are there and pass
-    status = report_status()
+    report = (demo_runs.commands["make check"].report / "readiness.json").read_text()
+    status = {r["id"]: r["status"] for r in json.loads(report)["requirements"]}
     assert status["ad_container"] == "pass" and status["network_ports"] == "pass", status
-    assert re.search(r"ad\.container\.lab\.example", (ROOT / "reports/lab/latest/readiness.json").read_text())
+    assert re.search(r"ad\.container\.lab\.example", report)
