@@ -93,7 +93,7 @@ def report_files() -> dict[str, str]:
 class Run:
     command: str
     proc: subprocess.CompletedProcess
-    report: Path | None  # the report folder the run left `latest` pointing at (None: none yet)
+    report: str | None  # the readiness.json the run wrote (None: it wrote none), read at once: reports are pruned
 
 
 @dataclass
@@ -110,8 +110,10 @@ def demo_runs(lab) -> DemoRuns:
     test_commands, test_no_secret_lab, test_task_count_lab) instead of each running the same playbooks again."""
 
     def run(command: str, extra_env: dict | None = None) -> Run:
+        before = os.readlink(LATEST) if LATEST.is_symlink() else None
         proc = sh(command, extra_env)
-        return Run(command, proc, LATEST.resolve() if LATEST.is_symlink() else None)
+        moved = LATEST.is_symlink() and os.readlink(LATEST) != before
+        return Run(command, proc, (LATEST / "readiness.json").read_text() if moved else None)
 
     demo = run("make demo")
     if demo.proc.returncode != 0:
