@@ -117,13 +117,11 @@ unit: lab-deps
 integration: lab-up
 	pytest -q -rs --durations=20 --junitxml=reports/junit-integration.xml tests/integration
 
-# default starts from a lab brought up fresh and leaves it up (--destroy never skips its destroy steps: the lab is taken
-# down first instead), converged and verified; drift starts from that lab (its create finds it up, its converge
-# changes nothing) and takes it down. The windows scenario runs from tests/integration (a JUnit skipped case without
-# a host).
+# default starts from a lab brought up fresh (destroy, create) and ends with it up, converged and verified (no destroy
+# at the end); drift starts from that lab (its create finds it up, its converge changes nothing) and takes it down.
+# The windows scenario runs from tests/integration (a JUnit skipped case without a host).
 molecule: lab-deps
-	$(LAB) down
-	molecule test -s default --destroy never
+	molecule test -s default
 	molecule test -s drift     # drift made behind the project's back: reported by a check run, fixed by one run
 
 sanity: lab-deps
