@@ -86,7 +86,9 @@ def _ldap_detail(b: dict) -> str:
     return "\n".join(lines)
 
 
-def render(r: dict) -> tuple[str, str]:
+def render(r: dict, notes: str = "") -> tuple[str, str]:
+    """The table and the page; notes (docs/performance-notes.md: figures measured by hand, such as issue 22's history
+    and make test) go at the end of the page, so that a bench run keeps them."""
     t = table(r)
     parts = [
         "# Performance",
@@ -230,6 +232,8 @@ def render(r: dict) -> tuple[str, str]:
             ),
             "",
         ]
+    if notes.strip():
+        parts += [notes.strip(), ""]
     if r.get("errors"):
         parts += ["## Could not run", ""]
         for key, err in r["errors"].items():

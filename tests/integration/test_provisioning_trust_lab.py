@@ -66,6 +66,11 @@ def hellos(lab):
     for playbook in ("playbooks/dhcp.yml", "playbooks/dns.yml", "playbooks/network.yml"):
         proc = ansible_playbook(playbook)
         assert proc.returncode == 0, proc.stdout[-3000:]
+    if TRUSTED["uuid"] not in recorded_answers():
+        # a fresh schedule, as test_amt_lab does: a device whose hellos failed while the lab was not converged
+        # retries on ConfigMgr's schedule (hourly after the first hour: 36 s in the lab); it has 006/015 and
+        # ProvisionServer now
+        _lab("restart", "amt-setup")
     _lab("start", "amt-setup-untrusted")
     try:
         deadline, answers = time.monotonic() + 90, {}
