@@ -2,8 +2,8 @@
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# The documentation of the action plugin oob.prep.probe_wait (plugins/action/probe_wait.py): it drives
-# ansible.builtin.async_status on the host the probe ran on; this file transfers nothing.
+# The documentation of the action plugin oob.prep.probe_wait (plugins/action/probe_wait.py): it reads the job's
+# result file on the host the probe ran on, as ansible.builtin.async_status does; this file transfers nothing.
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ description:
   - Verify starts its probes (DHCP offers, flow probes, the AMT discovery, the provisioning path) in the background
     (C(async), C(poll 0)) so that their waits for answers overlap, and reads each one with this action, delegated to
     the host the probe ran on.
-  - Asks M(ansible.builtin.async_status) until the job has finished or O(timeout) has passed, polling every O(delay)
-    seconds inside one task execution, then removes the job's result file from the host's async directory
-    (async_status in cleanup mode), so that scheduled runs leave nothing behind.
+  - Reads the job's result file in the host's async directory (what M(ansible.builtin.async_status) reads, parsed
+    the same way) until the job has finished or O(timeout) has passed, looking every O(delay) seconds inside one
+    task execution, then removes the file, so that scheduled runs leave nothing behind.
+  - On a POSIX host each look is one shell command (C(cat)), not a module run: no Python start-up and no module
+    build per look. On a host whose shell is not POSIX it runs M(ansible.builtin.async_status) instead.
   - The result is the probe module's own result (its checks, or its C(msg) when it failed), with RV(finished) and
     RV(cleaned). A job that had not finished in time is a failed result saying so; the job file is then left for
     a later look.
@@ -37,7 +39,7 @@ options:
   delay:
     description: Seconds between two looks at the job.
     type: float
-    default: 0.25
+    default: 0.1
 attributes:
   check_mode:
     description: The same in check mode (the probe only reads; the file removed is the one its start wrote).
@@ -46,11 +48,12 @@ attributes:
     description: Nothing to show; it changes no state.
     support: none
   platform:
-    description: Every host async_status runs on (POSIX).
+    description: Every host a probe runs on (a POSIX shell; another shell through async_status).
     support: full
     platforms: posix
 notes:
-  - An action plugin; it runs M(ansible.builtin.async_status) on the delegated host, nothing else is transferred.
+  - An action plugin; it runs C(cat) and C(rm -f) on the delegated host (M(ansible.builtin.async_status) where the
+    shell is not POSIX), nothing is transferred.
 seealso:
   - module: ansible.builtin.async_status
 """

@@ -66,6 +66,11 @@ PLAY = """
         job: {}
       register: waited_none
       failed_when: false
+    - name: Wait for a job that has no result file (never started here, or its file was removed)
+      oob.prep.probe_wait:
+        job: {ansible_job_id: "j0.no-such-job"}
+      register: waited_gone
+      failed_when: false
     - name: Wait with a bad timeout
       oob.prep.probe_wait:
         job: "{{ started_one }}"
@@ -76,7 +81,8 @@ PLAY = """
       ansible.builtin.copy:
         dest: "{{ out }}"
         content: "{{ {'started': started, 'started_one': started_one, 'waited': waited, 'started_slow': started_slow,
-                      'waited_slow': waited_slow, 'waited_none': waited_none, 'waited_bad': waited_bad} | to_json }}"
+                      'waited_slow': waited_slow, 'waited_none': waited_none, 'waited_bad': waited_bad,
+                      'waited_gone': waited_gone} | to_json }}"
         mode: "0600"
 """
 
@@ -161,3 +167,7 @@ def test_bad_input_is_a_clear_failure(got):
     assert got["waited_none"]["failed_when_result"] is False
     assert "was not started, so there is nothing to wait for" in got["waited_none"]["msg"]
     assert got["waited_bad"]["msg"] == "oob.prep.probe_wait: timeout and delay must be more than 0"
+    # async_status's answer for a job without a file: failed, "could not find job", nothing removed
+    gone = got["waited_gone"]
+    assert gone["msg"] == "could not find job" and gone["finished"] is True and gone["cleaned"] is False, gone
+    assert gone["failed_when_result"] is False  # it failed: failed_when false kept the play going
