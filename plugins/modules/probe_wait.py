@@ -17,8 +17,8 @@ description:
   - Reads the job's result file in the host's async directory (what M(ansible.builtin.async_status) reads, parsed
     the same way) until the job has finished or O(timeout) has passed, looking every O(delay) seconds inside one
     task execution, then removes the file, so that scheduled runs leave nothing behind.
-  - On a POSIX host each look is one shell command (C(cat)), not a module run: no Python start-up and no module
-    build per look. On a host whose shell is not POSIX it runs M(ansible.builtin.async_status) instead.
+  - On a POSIX host each look is one shell command (C(cat)), not a module run (no Python start-up and no module
+    build per look). On a host whose shell is not POSIX it runs M(ansible.builtin.async_status) instead.
   - The result is the probe module's own result (its checks, or its C(msg) when it failed), with RV(finished) and
     RV(cleaned). A job that had not finished in time is a failed result saying so; the job file is then left for
     a later look.
