@@ -82,12 +82,21 @@ class Rfc2136:
         request.flags &= ~dns.flags.RD  # ask the authoritative server, never make it recurse
         self.ops["queries"] += 1
         try:
-            response = dns.query.udp(request, self.address, timeout=self.timeout, port=self.port)
+            # a connected socket: a server whose port 53 is closed answers with an ICMP port unreachable, which
+            # the kernel reports on a connected socket only (at once, "Connection refused", not a timeout)
+            family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
+            with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                sock.setblocking(False)
+                sock.connect((self.address, self.port))
+                response = dns.query.udp(request, self.address, timeout=self.timeout, port=self.port, sock=sock)
             if response.flags & dns.flags.TC:
                 response = dns.query.tcp(request, self.address, timeout=self.timeout, port=self.port)
         except dns.exception.Timeout:
             message = f"{self.where} did not answer a query for {name} {rdtype} within {self.timeout} s (timeout)"
             raise DnsError("timeout", f"{message}: is it up, and port {self.port} open?") from None
+        except ConnectionRefusedError:
+            message = f"{self.where} refused a query for {name} {rdtype}: nothing listens on port {self.port}"
+            raise DnsError("unreachable", f"{message} (ICMP port unreachable): is the DNS server running?") from None
         except OSError as exc:
             raise DnsError("unreachable", f"{self.where}: {exc}") from None
         return {
