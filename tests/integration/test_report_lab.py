@@ -105,6 +105,27 @@ def test_verify_gives_one_result_per_requirement_of_the_seed(report):
     assert "Readiness of lab: WARN" in stdout and "readiness.html" in stdout
 
 
+# the seed's port rows (../shared/seeds/oob-management-dependencies.txt, "The following ports are used by out of band
+# management"): (from, to, protocol, port)
+SEED_FLOWS = {
+    ("amt", "service_point", "tcp", 9971),
+    ("service_point", "amt", "tcp", 16992),
+    ("service_point", "amt", "tcp", 16993),
+    ("console", "amt", "tcp", 16993),
+    ("console", "amt", "tcp", 16995),
+}
+
+
+def test_the_report_shows_the_port_matrix_it_was_verified_against(report):
+    """The matrix the run rendered is in the report (JSON and page): every port of the seed, from and to the roles
+    it names. (Before, the report read a key the render does not return, and the matrix was always empty.)"""
+    doc, _ = report
+    flows = {(f["source"], f["dest"], f["proto"], f["port"]) for f in doc["port_matrix"]}
+    assert SEED_FLOWS <= flows, sorted(SEED_FLOWS - flows)
+    page = (LATEST / "readiness.html").read_text()
+    assert 'id="port-matrix"' in page and "not rendered in this run" not in page
+
+
 def test_junit_has_one_testcase_per_requirement(report):
     doc, _ = report
     suite = ET.parse(LATEST / "readiness.junit.xml").getroot()
