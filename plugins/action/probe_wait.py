@@ -1,3 +1,5 @@
+# Copyright: oob-prep contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin oob.prep.probe_wait: wait for one probe started in the background (``async``, ``poll: 0``), give
 its result, and remove the job's result file from the host (plugins/modules/probe_wait.py documents it).
 

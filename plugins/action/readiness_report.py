@@ -15,6 +15,7 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import transform_to_native_types
+from ansible_collections.oob.prep.plugins.module_utils.checks import failure
 from ansible_collections.oob.prep.plugins.module_utils.report.write import ReportError, argument_spec, make_report
 
 
@@ -32,11 +33,8 @@ class ActionModule(ActionBase):
         checked = ArgumentSpecValidator(argument_spec()).validate(args)
         if checked.error_messages:
             return {**result, "failed": True, "msg": "; ".join(checked.error_messages), "error": "input"}
-        # the module's failures, as its run_and_exit words them (plugins/module_utils/checks.py)
         try:
             result.update(make_report(checked.validated_parameters, bool(self._task.check_mode)))
-        except ValueError as exc:
-            return {**result, "failed": True, "msg": f"invalid input: {exc}", "error": "input"}
-        except ReportError as exc:
-            return {**result, "failed": True, "msg": str(exc), "error": exc.kind}
+        except (ValueError, ReportError) as exc:  # worded as the module's run_and_exit words them
+            return {**result, "failed": True, **failure(exc)}
         return result

@@ -28,14 +28,21 @@ def summary(checks: list[dict]) -> dict:
     }
 
 
+def failure(exc: Exception) -> dict:
+    """{msg, error} for a failure a run raised: bad input (ValueError; a planner's refusal names its ``kind``) or one of
+    the failures a module lists (each with a ``kind``). Shared by run_and_exit and the action plugins that do a
+    module's work in the controller's process, so that both word a failure the same way."""
+    kind = getattr(exc, "kind", None)
+    if isinstance(exc, ValueError):
+        return {"msg": str(exc) if kind else f"invalid input: {exc}", "error": kind or "input"}
+    return {"msg": str(exc), "error": kind or "error"}
+
+
 def run_and_exit(module, run, errors: tuple = ()) -> None:
     """Run ``run(module)`` and exit with its result; bad input (ValueError) and the failures in ``errors`` (each with a
     ``kind``) end in fail_json with a clear message and ``error`` naming the kind, never a traceback."""
     try:
         result = run(module)
-    except ValueError as exc:
-        kind = getattr(exc, "kind", None)  # a planner's refusal names its kind
-        module.fail_json(msg=str(exc) if kind else f"invalid input: {exc}", error=kind or "input")
-    except errors as exc:  # pylint: disable=catching-non-exception  # a tuple of exception classes
-        module.fail_json(msg=str(exc), error=getattr(exc, "kind", "error"))
+    except (ValueError, *errors) as exc:
+        module.fail_json(**failure(exc))
     module.exit_json(**result)
