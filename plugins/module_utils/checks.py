@@ -30,8 +30,7 @@ def summary(checks: list[dict]) -> dict:
 
 def failure(exc: Exception) -> dict:
     """{msg, error} for a failure a run raised: bad input (ValueError; a planner's refusal names its ``kind``) or one of
-    the failures a module lists (each with a ``kind``). Shared by run_and_exit and the action plugins that do a
-    module's work in the controller's process, so that both word a failure the same way."""
+    the failures a module lists (each with a ``kind``). run_and_exit words every module's failures with it."""
     kind = getattr(exc, "kind", None)
     if isinstance(exc, ValueError):
         return {"msg": str(exc) if kind else f"invalid input: {exc}", "error": kind or "input"}

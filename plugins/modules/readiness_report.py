@@ -68,8 +68,8 @@ attributes:
     description: The report is written whole; there is no diff.
 notes:
   - The report is the run's output on the controller (C(oob_controller) is C(localhost)). There, on the connection
-    C(local), its action plugin makes and writes it in the controller's own process with this module's code and
-    argument spec (no module build and no Python start-up per run); on any other connection this module runs on
+    C(local) with the controller's Python, its action plugin runs this module's main() in the controller's own process
+    (no module build and no Python start-up per run; docs/adr/0012); on any other connection this module runs on
     that host.
 seealso:
   - name: The seed

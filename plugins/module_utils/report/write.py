@@ -1,7 +1,7 @@
 # Copyright: oob-prep contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The readiness report of one run, made and written: the module oob.prep.readiness_report and its action plugin (the
-same work in the controller's own process when the task runs there) both call :func:`make_report`."""
+"""The readiness report of one run, made and written (:func:`make_report`): the work of the module
+oob.prep.readiness_report, with its argument spec."""
 
 from __future__ import annotations
 
