@@ -131,3 +131,32 @@ def test_check_of_an_environment_installs_nothing_of_the_lab(clean_copy: Path, t
     assert f"oob_ldap.ca_file {ca_file} does not exist (on the controller)" in output, output[-3000:]
     assert "PLAY [Prepare Active Directory" not in proc.stdout  # nothing ran after the estate play
     assert "as an inventory source" not in output, output[-3000:]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="bootstrap-lab installs Debian packages only as root")
+def test_the_lab_bootstrap_installs_exactly_the_debian_packages_not_installed(tmp_path: Path):
+    """One dpkg-query for the whole list: a package dpkg does not know, and one removed with its configuration kept
+    (status config-files), are installed; the others are not. dpkg-query and apt-get are shims (apt-get fails, so the
+    script stops at apt-get update, before it installs or writes anything)."""
+    packages = [line.split("#")[0].strip() for line in (ROOT / "scripts" / "apt-packages").read_text().splitlines()]
+    packages = [p for p in packages if p]
+    unknown, removed = packages[0], packages[-1]
+    shims, calls = tmp_path / "shims", tmp_path / "calls.log"
+    shims.mkdir()
+    (shims / "dpkg-query").write_text(  # as dpkg-query -W -f='${Package} ${db:Status-Status}\n' answers
+        f'#!/bin/sh\necho "dpkg-query $*" >> "{calls}"\nfor p in "$@"; do case "$p" in -*) ;; {unknown}) ;;\n'
+        f'  {removed}) echo "$p config-files" ;; *) echo "$p installed" ;; esac; done\n'
+        f'echo "dpkg-query: no packages found matching {unknown}" >&2\nexit 1\n'
+    )
+    (shims / "apt-get").write_text(f'#!/bin/sh\necho "apt-get $*" >> "{calls}"\nexit 1\n')
+    for shim in shims.iterdir():
+        shim.chmod(0o755)
+    env = make_env(PATH=f"{shims}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([str(ROOT / "scripts" / "bootstrap-lab")], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    missing = " ".join(sorted([unknown, removed]))
+    assert f"bootstrap-lab: installing Debian packages: {missing}\n" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    log = calls.read_text().splitlines()
+    assert len([c for c in log if c.startswith("dpkg-query")]) == 1, log  # one call for all of them
+    assert log[-1] == "apt-get update -qq", log  # stopped there: nothing installed
