@@ -28,9 +28,12 @@ import importlib
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 
+from ansible import constants as C
 from ansible.module_utils import basic
 from ansible.module_utils.common import json as module_json
 from ansible.module_utils.common import warnings as module_warnings
@@ -92,6 +95,11 @@ class ControllerModuleAction(ActionBase):
         self._compute_environment_string(environment)  # the task's, its block's, role's and play's, templated
         args = dict(self._task.args)
         self._update_module_args(name, args, task_vars)
+        # The module's temporary directory (AnsibleModule.tmpdir) is made here, in the run's own local tmp, and removed
+        # after the call, as _remove_tmp_path removes the host's. Left to the module, it would make one under
+        # remote_tmp and remove it at exit (atexit), which a worker process never runs.
+        tmpdir = tempfile.mkdtemp(prefix="ansible-tmp-in-process-", dir=C.DEFAULT_LOCAL_TMP)
+        args["_ansible_tmpdir"] = tmpdir
         encoder = module_json.get_module_encoder(PROFILE, module_json.Direction.CONTROLLER_TO_MODULE)
         payload = json.dumps({"ANSIBLE_MODULE_ARGS": args}, cls=encoder).encode()
         saved = (basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, basic._PARSED_MODULE_ARGS)
@@ -116,6 +124,8 @@ class ControllerModuleAction(ActionBase):
                 "exception": traceback.format_exc(),
             }
         finally:
+            if not C.DEFAULT_KEEP_REMOTE_FILES:
+                shutil.rmtree(tmpdir, ignore_errors=True)
             for key, value in saved_environ.items():
                 if value is None:
                     os.environ.pop(key, None)

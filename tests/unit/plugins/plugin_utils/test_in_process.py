@@ -50,6 +50,26 @@ FOREST = {
     "connection": {"auth": "simple", "bind_user": "oob@corp.example.com", "bind_password": SECRET, "tls": "none",
                    "allow_plain": True, "timeout": 2},
 }  # fmt: skip
+# A module of another collection that uses AnsibleModule.tmpdir, with this collection's in-process action plugin
+TMP_MODULE = """
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    with open(os.path.join(module.tmpdir, "scratch"), "w") as f:
+        f.write("scratch")
+    module.exit_json(changed=False, tmpdir=module.tmpdir)
+
+
+if __name__ == "__main__":
+    main()
+"""
+TMP_ACTION = (
+    "from ansible_collections.oob.prep.plugins.plugin_utils.in_process import ControllerModuleAction as ActionModule\n"
+)
 ELSEWHERE = "{ansible_connection: elsewhere}"
 PLAY = """
 - hosts: localhost
@@ -86,6 +106,7 @@ TASKS = {
     "unreachable": 'oob.prep.ad_forest_info: "{{{{ forest }}}}"\n      ignore_errors: true',
     "loop": 'oob.prep.network_flow_rules: "{{{{ rules | combine({{\'dest_dir\': \'{out}/%s/loop-\' ~ item, '
             "'formats': [item]}}) }}}}\"\n      loop: [nftables, ios]",
+    "tmpdir": "oobtest.inproc.tmp_user: {{}}",
 }  # fmt: skip
 
 
@@ -105,6 +126,10 @@ def run(tmp_path_factory) -> tuple[dict, Path, str]:
     out = tmp_path_factory.mktemp("in_process")
     (out / "connection").mkdir()
     (out / "connection" / "elsewhere.py").write_text(CONNECTION)
+    plugins = out / "collections" / "ansible_collections" / "oobtest" / "inproc" / "plugins"
+    for kind, text in (("modules", TMP_MODULE), ("action", TMP_ACTION)):
+        (plugins / kind).mkdir(parents=True)
+        (plugins / kind / "tmp_user.py").write_text(text)
     import socket
 
     with socket.socket() as s:  # a loopback port nothing listens on: the LDAP connect is refused at once
@@ -118,6 +143,7 @@ def run(tmp_path_factory) -> tuple[dict, Path, str]:
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_HOME": str(ROOT / ".cache" / "ansible"),
            "ANSIBLE_CONNECTION_PLUGINS": str(out / "connection"),
+           "ANSIBLE_COLLECTIONS_PATH": f"{out / 'collections'}{os.pathsep}{ROOT / 'collections'}",
            # an absolute job directory: under ansible-test HOME is not the user's home, and the async wrapper
            # (HOME) and async_status (the user's home, ~root) would expand ~/.ansible_async apart
            "ANSIBLE_ASYNC_DIR": str(out / "async_jobs")}  # fmt: skip
@@ -131,7 +157,9 @@ def run(tmp_path_factory) -> tuple[dict, Path, str]:
 def ran_as_module(output: str) -> list[str]:
     tasks = {t.split("]", 1)[0]: t for t in output.split("TASK [")[1:]}
     return sorted(
-        name for name, text in tasks.items() if re.search(r"AnsiballZ_(network_flow_rules|ad_forest_info)\.py", text)
+        name
+        for name, text in tasks.items()
+        if re.search(r"AnsiballZ_(network_flow_rules|ad_forest_info|tmp_user)\.py", text)
     )
 
 
@@ -199,3 +227,15 @@ def test_a_loop_runs_each_item_here_alike(run):
     for a, b in zip(here["results"], there["results"], strict=True):
         assert not a.get("failed") and a.get("warnings") == b.get("warnings"), (a, b)
         same(a, b)
+
+
+def test_the_modules_temporary_directory_is_made_and_removed_alike(run):
+    """AnsibleModule.tmpdir: here the action makes it and removes it after the call (a module removes its own at
+    exit, which a worker process never runs); there it is the host's task directory, removed after the task."""
+    reg, out, output = run
+    here, there = reg["tmpdir_here"], reg["tmpdir_there"]
+    assert not here.get("failed") and not there.get("failed"), (here, there)
+    assert here["tmpdir"] != there["tmpdir"]
+    for res in (here, there):
+        assert not Path(res["tmpdir"]).exists(), res  # the module wrote a file there: it existed during the call
+    assert "oobtest.inproc.tmp_user: the module's main() runs in the controller's process" in output
