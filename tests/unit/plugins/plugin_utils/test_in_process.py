@@ -5,9 +5,10 @@ the registered results must agree. ``-vvv`` tells which path each task took: Ans
 on a host only when the module runs there.
 
 What is compared is what a user reads: the rendered rules and their diff (check mode writes nothing), a refusal of bad
-input, a failure to reach a server (a closed loopback port) with a bind password that must appear nowhere, and a
-loop's items. (A task's environment as the module sees it: the lab's GSS-TSIG updates need KRB5_CONFIG from the
-task, tests/integration.)"""
+input, a failure to reach a server (a closed loopback port) with a bind password that must appear nowhere, a loop's
+items, each item's task environment as the module sees it (one worker runs every item), and the module's temporary
+directory (a small module of another collection, oobtest.inproc.tmp_user, with this collection's action plugin). The
+lab's GSS-TSIG updates, which need KRB5_CONFIG from the task, run in process in tests/integration."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ FOREST = {
     "connection": {"auth": "simple", "bind_user": "oob@corp.example.com", "bind_password": SECRET, "tls": "none",
                    "allow_plain": True, "timeout": 2},
 }  # fmt: skip
-# A module of another collection that uses AnsibleModule.tmpdir, with this collection's in-process action plugin
+# A module of another collection, with this collection's in-process action plugin: it uses AnsibleModule.tmpdir and
+# returns what it sees of the task's environment
 TMP_MODULE = """
 import os
 
@@ -61,7 +63,7 @@ def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
     with open(os.path.join(module.tmpdir, "scratch"), "w") as f:
         f.write("scratch")
-    module.exit_json(changed=False, tmpdir=module.tmpdir)
+    module.exit_json(changed=False, tmpdir=module.tmpdir, env=os.environ.get("OOB_IN_PROCESS_TEST"))
 
 
 if __name__ == "__main__":
@@ -107,6 +109,9 @@ TASKS = {
     "loop": 'oob.prep.network_flow_rules: "{{{{ rules | combine({{\'dest_dir\': \'{out}/%s/loop-\' ~ item, '
             "'formats': [item]}}) }}}}\"\n      loop: [nftables, ios]",
     "tmpdir": "oobtest.inproc.tmp_user: {{}}",
+    # each item its own environment: the second item's has no such variable (the first item's must not remain)
+    "environment": "oobtest.inproc.tmp_user: {{}}\n      loop: [set, unset]\n"
+                   "      environment: \"{{{{ {{'OOB_IN_PROCESS_TEST': 'task'}} if item == 'set' else {{}} }}}}\"",
 }  # fmt: skip
 
 
@@ -239,3 +244,10 @@ def test_the_modules_temporary_directory_is_made_and_removed_alike(run):
     for res in (here, there):
         assert not Path(res["tmpdir"]).exists(), res  # the module wrote a file there: it existed during the call
     assert "oobtest.inproc.tmp_user: the module's main() runs in the controller's process" in output
+
+
+def test_each_item_sees_its_own_task_environment_alike(run):
+    reg, out, output = run
+    for where in ("here", "there"):
+        results = reg[f"environment_{where}"]["results"]
+        assert [(r["item"], r.get("env")) for r in results] == [("set", "task"), ("unset", None)], results
