@@ -38,6 +38,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common import json as module_json
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.plugins.action import ActionBase
+from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 from ansible.vars.clean import remove_internal_keys
@@ -47,30 +48,22 @@ display = Display()
 PROFILE = "legacy"  # the serialization profile Ansible gives a module that declares none (every module here)
 
 
-class ControllerModuleAction(ActionBase):
-    """The action plugin of a module that runs on the controller: the module's ``main()`` here, or the module."""
+class ControllerModuleAction(NormalAction):
+    """The action plugin of a module that runs on the controller: the module's ``main()`` here, or the module as
+    ansible.builtin.normal runs it (this class's parent)."""
 
     TRANSFERS_FILES = False
-    _supports_check_mode = True  # the module decides, as it does when it runs as a module
-    _supports_async = True
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
         name = self._task.resolved_action or self._task.action
         why = self.elsewhere(task_vars)
         host = task_vars.get("inventory_hostname")
-        if why:  # as ansible.builtin.normal runs a module
+        if why:
             display.vvv(f"{name}: the module runs on the host ({why})", host=host)
-            wrap_async = self._task.async_val and not self._connection.has_native_async
-            result = merge_hash(
-                result, self._execute_module(module_name=name, task_vars=task_vars, wrap_async=wrap_async)
-            )
-            if not wrap_async:
-                self._remove_tmp_path(self._connection._shell.tmpdir)
-            return result
+            return super().run(tmp, task_vars)
         display.vvv(f"{name}: the module's main() runs in the controller's process", host=host)
-        return merge_hash(result, self.run_here(name, task_vars))
+        return merge_hash(ActionBase.run(self, tmp, task_vars), self.run_here(name, task_vars))
 
     def elsewhere(self, task_vars: dict) -> str:
         """Why the module must run as a module (empty: it runs here)."""
